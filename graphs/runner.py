@@ -1,0 +1,125 @@
+"""Drive a compiled workflow once (start, resume or continue) and say how it ended.
+
+Both the CLI and the server use this: it streams the graph in `custom` + `updates` mode,
+turns what it sees into API events (`node.started`, `node.completed`, ...), and after the
+stream ends reads the checkpoint to tell whether the run completed, failed, or waits at gates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command, StateSnapshot
+
+from checkpoints import DURABILITY
+from graphs.compile import CompiledWorkflow
+from graphs.errors import NodeFailed
+
+EventSink = Callable[[dict[str, Any]], Awaitable[None]]
+Outcome = Literal["COMPLETED", "FAILED", "WAITING"]
+
+
+@dataclass
+class PendingGate:
+    """A human gate (or an agent's interrupt) that waits for a decision."""
+
+    gate_id: str
+    node_id: str
+    interrupt_id: str
+    payload: Any
+
+
+@dataclass
+class RunResult:
+    status: Outcome
+    output: Any = None
+    error: dict[str, Any] | None = None
+    retryable: bool = False
+    gates: list[PendingGate] = field(default_factory=list)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def run_config(run_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+
+
+def decision_command(decisions: dict[str, Any]) -> Command[Any]:
+    """Resume the given interrupts (interrupt id -> decision) and leave the others waiting."""
+    return Command(resume=decisions)
+
+
+def update_events(update: dict[str, Any]) -> list[dict[str, Any]]:
+    """API events for one `updates` chunk: each node's new record says how it ended."""
+    events: list[dict[str, Any]] = []
+    for name, values in update.items():
+        if name.startswith("__") or not isinstance(values, dict):
+            continue
+        for record in values.values():
+            if not isinstance(record, dict):
+                continue
+            status = record.get("status")
+            if status == "COMPLETED":
+                events.append({"type": "node.completed", "node_id": name, "output": record.get("output")})
+            elif status == "SKIPPED":
+                events.append({"type": "node.skipped", "node_id": name})
+            elif status == "FAILED":
+                events.append({"type": "node.failed", "node_id": name, "error": record.get("error")})
+    return events
+
+
+def pending_gates(snapshot: StateSnapshot) -> list[PendingGate]:
+    gates = []
+    for task in snapshot.tasks:
+        for item in task.interrupts:
+            value = item.value
+            gate_id = value.get("gate_id") if isinstance(value, dict) else None
+            gates.append(PendingGate(str(gate_id or task.name), task.name, item.id, value))
+    return gates
+
+
+async def drive(
+    workflow: CompiledWorkflow,
+    run_id: str,
+    payload: Any,
+    on_event: EventSink,
+    *,
+    timeout: float | None = None,
+) -> RunResult:
+    """Run until the graph stops; `payload` is the initial state, None, or a Command."""
+    config = run_config(run_id)
+    try:
+        async with asyncio.timeout(timeout):
+            async for mode, chunk in workflow.graph.astream(
+                payload, config, stream_mode=["custom", "updates"], durability=DURABILITY
+            ):
+                events = [chunk] if mode == "custom" else update_events(chunk)
+                for event in events:
+                    await on_event(event)
+    except NodeFailed as exc:
+        await on_event({"type": "node.failed", "node_id": exc.node_id, "error": exc.as_dict()})
+        return RunResult("FAILED", error=exc.as_dict(), retryable=exc.retryable)
+    except TimeoutError:
+        limit = f"{timeout:g} s" if timeout is not None else "its time limit"
+        error = {"code": "timeout", "message": f"the run took longer than {limit}", "node_id": None}
+        return RunResult("FAILED", error=error)
+    return await settle(workflow, run_id)
+
+
+async def settle(workflow: CompiledWorkflow, run_id: str) -> RunResult:
+    """How a run stands according to its latest checkpoint."""
+    snapshot = await workflow.graph.aget_state(run_config(run_id))
+    records = workflow.node_records(snapshot.values)
+    gates = pending_gates(snapshot)
+    if gates:
+        return RunResult("WAITING", gates=gates, records=records)
+    failed = [
+        r["error"] for r in records.values() if r.get("status") == "FAILED" and not r.get("continued")
+    ]
+    output = snapshot.values.get("output")
+    if failed:
+        return RunResult("FAILED", output=output, error=failed[0], records=records)
+    return RunResult("COMPLETED", output=output, records=records)
