@@ -123,6 +123,13 @@ class GraphCache:
         self.size = size
         self._items: OrderedDict[Hashable, CompiledWorkflow] = OrderedDict()
 
+    def cached(self, key: Hashable) -> CompiledWorkflow | None:
+        """The compiled graph for `key` if it was built already."""
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
     def get(self, key: Hashable, spec: WorkflowSpec) -> CompiledWorkflow:
         found = self._items.get(key)
         if found is None:

@@ -43,8 +43,12 @@ class RunResult:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def run_config(run_id: str) -> RunnableConfig:
-    return {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+def run_config(run_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    """The config of a run's thread; with `checkpoint_id`, of that point in its history."""
+    configurable: dict[str, Any] = {"thread_id": run_id}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable, "recursion_limit": 10_000}
 
 
 def decision_command(decisions: dict[str, Any]) -> Command[Any]:
@@ -88,9 +92,13 @@ async def drive(
     on_event: EventSink,
     *,
     timeout: float | None = None,
+    checkpoint_id: str | None = None,
 ) -> RunResult:
-    """Run until the graph stops; `payload` is the initial state, None, or a Command."""
-    config = run_config(run_id)
+    """Run until the graph stops; `payload` is the initial state, None, or a Command.
+
+    With `checkpoint_id` the run continues from that earlier checkpoint of its history.
+    """
+    config = run_config(run_id, checkpoint_id)
     try:
         async with asyncio.timeout(timeout):
             async for mode, chunk in workflow.graph.astream(

@@ -57,7 +57,7 @@ async def delay(seconds: float, message: str = "") -> dict[str, Any]:
 
 
 @tool
-def echo(value: Any = None) -> Any:
+async def echo(value: Any = None) -> Any:
     """Return `value` unchanged: handy to shape data between nodes."""
     return value
 

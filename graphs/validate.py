@@ -249,12 +249,26 @@ def _check_expression(c: _Checker, path: str, source: Any, node_id: str | None) 
 
 def _collect_refs(c: _Checker, value: Any, path: str, node_id: str | None) -> None:
     try:
-        for where, ref in iter_refs(value, path):
-            c.refs.append((where, node_id, ref))
-    except TemplateError as exc:
-        c.add(path, "invalid_expression", str(exc))
+        _collect_leaf_refs(c, value, path, node_id)
     except RecursionError:
         c.add(path, "invalid_value", "value is nested too deeply")
+
+
+def _collect_leaf_refs(c: _Checker, value: Any, path: str, node_id: str | None) -> None:
+    # Walk to each string so that a bad template is reported at its own path
+    # (`nodes[0].inputs.text`), and every bad template, not just the first.
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _collect_leaf_refs(c, sub, f"{path}.{key}", node_id)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            _collect_leaf_refs(c, sub, f"{path}[{i}]", node_id)
+    elif isinstance(value, str):
+        try:
+            for where, ref in iter_refs(value, path):
+                c.refs.append((where, node_id, ref))
+        except TemplateError as exc:
+            c.add(path, "invalid_expression", str(exc))
 
 
 def _check_edges(c: _Checker, key: str) -> None:

@@ -30,7 +30,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for name in args.files:
         path = Path(name)
         try:
-            raw = parse_definition(path.read_bytes(), "yaml" if path.suffix in (".yaml", ".yml") else None)
+            raw = parse_definition(
+                path.read_bytes(), "yaml" if path.suffix in (".yaml", ".yml") else None
+            )
         except (OSError, DefinitionError) as exc:
             print(f"{path}: {exc}", file=sys.stderr)
             status = 1

@@ -1,0 +1,1 @@
+"""Benchmarks: numbers printed as ratios against raw LangGraph on the same machine."""

@@ -1,0 +1,1 @@
+"""Graphyard server: the HTTP API, persistence and run execution around `graphs/`."""

@@ -1,0 +1,1 @@
+"""The run executor: slots, start/cancel/pause/resume/retry, gates, recovery, the event log."""

@@ -1,0 +1,209 @@
+"""The executor: runs as background tasks under a concurrency limit, one execution per run.
+
+Every change of a run's status is a conditional UPDATE (`transition_run`), so racing
+requests (cancel vs completion, two gate decisions, two resumes) have exactly one winner.
+A run's durable state is its checkpoint plus its database rows; nothing about a waiting,
+paused or scheduled run is held in memory, so it survives restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from graphs.compile import GraphCache
+from graphs.registry import Registry
+from server.crud.runs import due_retries, load_run, runs_with_status, transition_run
+from server.db.engine import Database
+from server.db.types import utcnow
+from server.runtime.eventlog import EventLog
+from server.runtime.passes import RunPasses
+from server.settings import Settings
+from server.statuses import TERMINAL_RUN_STATUSES, RunStatus
+
+logger = logging.getLogger("graphyard.executor")
+SWEEP_SECONDS = 0.5
+STOP_WAIT_SECONDS = 1.0
+SETTLED = {*TERMINAL_RUN_STATUSES, RunStatus.WAITING, RunStatus.PAUSED}
+CANCELLABLE = (
+    RunStatus.PENDING,
+    RunStatus.QUEUED,
+    RunStatus.RUNNING,
+    RunStatus.PAUSED,
+    RunStatus.WAITING,
+    RunStatus.RETRY_SCHEDULED,
+)
+
+
+class Executor:
+    """Starts, stops and recovers runs; routes call it, it never calls routes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        checkpointer: BaseCheckpointSaver[Any],
+        registry: Registry,
+        events: EventLog,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.events = events
+        self.checkpointer = checkpointer
+        self.slots = asyncio.Semaphore(settings.max_concurrent_runs)
+        self.passes = RunPasses(settings, db, GraphCache(registry, checkpointer), events)
+        self.active: dict[str, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Executor:
+        await self.recover()
+        self._sweeper = asyncio.create_task(self._sweep_retries(), name="graphyard-retries")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Stop every run at once; they stay RUNNING and resume from their checkpoints."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        tasks = list(self.active.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+    async def recover(self) -> None:
+        """Runs left RUNNING or QUEUED by a process that died start again, in order."""
+        async with self.db.sessions() as session:
+            runs = await runs_with_status(session, [RunStatus.RUNNING, RunStatus.QUEUED])
+        for run in runs:
+            logger.info("resuming run %s left %s by an earlier process", run.run_id, run.status)
+            self._launch(run.run_id)
+
+    async def transition(
+        self, run_id: str, to: RunStatus, from_: Iterable[RunStatus], **fields: Any
+    ) -> bool:
+        async with self.db.sessions() as session:
+            won = await transition_run(session, run_id, to, from_statuses=from_, **fields)
+            await session.commit()
+        return won
+
+    async def emit_status(self, run_id: str, status: RunStatus, **extra: Any) -> None:
+        await self.events.append(run_id, "run.status", {"status": status.value, **extra})
+
+    async def start(
+        self,
+        run_id: str,
+        from_: Iterable[RunStatus],
+        *,
+        checkpoint_id: str | None = None,
+        **fields: Any,
+    ) -> RunStatus | None:
+        """Claim the run (RUNNING, or QUEUED when no slot is free) and launch it.
+
+        Returns the new status, or None when the run was not in one of `from_`.
+        """
+        status = RunStatus.QUEUED if self.slots.locked() else RunStatus.RUNNING
+        if not await self.transition(run_id, status, from_, **fields):
+            return None
+        await self.emit_status(run_id, status)
+        self._launch(run_id, checkpoint_id)
+        return status
+
+    def _launch(self, run_id: str, checkpoint_id: str | None = None) -> None:
+        task = asyncio.create_task(self._run(run_id, checkpoint_id), name=f"run-{run_id}")
+        self.active[run_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self.active.get(run_id) is done:
+                del self.active[run_id]
+
+        task.add_done_callback(forget)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, run_id: str) -> AsyncIterator[None]:
+        async with self.slots:
+            if await self.transition(run_id, RunStatus.RUNNING, [RunStatus.QUEUED]):
+                await self.emit_status(run_id, RunStatus.RUNNING)
+            yield
+
+    async def _run(self, run_id: str, checkpoint_id: str | None) -> None:
+        try:
+            async with self._slot(run_id):
+                await self.passes.run(run_id, checkpoint_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("run %s failed inside the server", run_id)
+            await self.passes.fail(
+                run_id,
+                {
+                    "code": "internal_error",
+                    "node_id": None,
+                    "message": "the server failed while running this run",
+                },
+            )
+
+    async def _stop_task(self, run_id: str) -> None:
+        task = self.active.get(run_id)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=STOP_WAIT_SECONDS)
+
+    async def cancel(self, run_id: str) -> bool:
+        """Stop the run for good; in-flight nodes become CANCELLED. False if already terminal."""
+        if not await self.transition(
+            run_id, RunStatus.CANCELLED, CANCELLABLE, finished_at=utcnow()
+        ):
+            return False
+        await self._stop_task(run_id)
+        await self.passes.stopped(run_id, cancelled=True)
+        await self.emit_status(run_id, RunStatus.CANCELLED)
+        return True
+
+    async def pause(self, run_id: str) -> str | bool | None:
+        """Stop the run at once, to resume later; returns its last checkpoint id (False if
+        the run was not RUNNING or QUEUED)."""
+        if not await self.transition(
+            run_id, RunStatus.PAUSED, [RunStatus.RUNNING, RunStatus.QUEUED], paused_at=utcnow()
+        ):
+            return False
+        await self._stop_task(run_id)
+        checkpoint_id = await self.passes.stopped(run_id, cancelled=False)
+        await self.emit_status(run_id, RunStatus.PAUSED, checkpoint_id=checkpoint_id)
+        return checkpoint_id
+
+    async def after_decision(self, run_id: str) -> None:
+        """A gate was decided: continue the run if it waits (a running pass picks it up)."""
+        await self.start(run_id, [RunStatus.WAITING])
+
+    async def wait_settled(self, run_id: str, timeout: float) -> None:
+        """Return once the run is terminal, WAITING or PAUSED, or `timeout` has passed."""
+        sub = self.events.subscribe(run_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                async with self.db.sessions() as session:
+                    run = await load_run(session, run_id)
+                left = deadline - loop.time()
+                if run is None or run.status in SETTLED or left <= 0:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(sub.queue.get(), min(left, 0.5))
+        finally:
+            self.events.unsubscribe(run_id, sub)
+
+    async def _sweep_retries(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                async with self.db.sessions() as session:
+                    due = await due_retries(session)
+                for run in due:
+                    await self.start(run.run_id, [RunStatus.RETRY_SCHEDULED])
+            except Exception:
+                logger.exception("retry sweep failed")

@@ -1,0 +1,225 @@
+"""One run's execution: load its pinned workflow, pick what to feed the graph (the input,
+nothing, or gate decisions), drive it, and record how the pass ended."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from langgraph.types import Command
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graphs.compile import CompiledWorkflow, GraphCache
+from graphs.runner import RunResult, drive, pending_gates, run_config, settle
+from graphs.validate import validate_definition
+from server.crud.runs import init_node_states, load_run, transition_run, update_run
+from server.crud.workflows import get_workflow
+from server.db.engine import Database
+from server.db.models import Run
+from server.db.types import utcnow
+from server.runtime.effects import (
+    decided_resumes,
+    node_effect,
+    record_gates,
+    stop_in_flight,
+    total_usage,
+)
+from server.runtime.eventlog import EventLog
+from server.settings import Settings
+from server.statuses import NodeStatus, RunStatus
+
+logger = logging.getLogger("graphyard.executor")
+_RUNNING = [RunStatus.RUNNING]
+
+
+class RunPasses:
+    """Executes runs pass by pass; a pass ends when the graph stops (done, failed, gates)."""
+
+    def __init__(
+        self, settings: Settings, db: Database, cache: GraphCache, events: EventLog
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.cache = cache
+        self.events = events
+
+    async def workflow(self, session: AsyncSession, run: Run) -> CompiledWorkflow:
+        """The compiled graph of the version the run is pinned to (built once per version)."""
+        key = (run.project_id, run.workflow_id, run.workflow_version)
+        found = self.cache.cached(key)
+        if found is not None:
+            return found
+        _, row = await get_workflow(
+            session, run.project_id, run.workflow_id, run.workflow_version, include_deleted=True
+        )
+        result = validate_definition(row.definition, self.cache.registry)
+        if result.spec is None:
+            problems = "; ".join(f"{i.path}: {i.message}" for i in result.issues[:3])
+            raise ValueError(f"workflow version no longer valid here: {problems}")
+        return self.cache.get(key, result.spec)
+
+    async def run(self, run_id: str, checkpoint_id: str | None = None) -> None:
+        """Passes until the run stops being RUNNING."""
+        first = True
+        while True:
+            async with self.db.sessions() as session:
+                run = await load_run(session, run_id)
+                if run is None or run.status != RunStatus.RUNNING:
+                    return
+                try:
+                    workflow = await self.workflow(session, run)
+                except (ValueError, LookupError) as exc:
+                    await self.fail(
+                        run_id, {"code": "invalid_workflow", "message": str(exc), "node_id": None}
+                    )
+                    return
+                if first:
+                    await init_node_states(session, run_id, [n.id for n in workflow.spec.nodes])
+                    if run.started_at is None:
+                        await update_run(session, run_id, started_at=utcnow())
+                    await session.commit()
+            result = await self._pass(workflow, run, checkpoint_id)
+            first, checkpoint_id = False, None
+            if not await self._finish(workflow, run, result):
+                return
+
+    async def _payload(self, workflow: CompiledWorkflow, run: Run) -> tuple[bool, Any]:
+        """(drive?, payload): the input for a new run, decisions for gates, or None."""
+        snapshot = await workflow.graph.aget_state(run_config(run.run_id))
+        if not snapshot.values:
+            return True, workflow.initial_state(run.input)
+        gates = pending_gates(snapshot)
+        if gates:
+            async with self.db.sessions() as session:
+                resumes = await decided_resumes(session, run.run_id, gates)
+            return bool(resumes), Command(resume=resumes)
+        return bool(snapshot.next), None
+
+    async def _pass(
+        self, workflow: CompiledWorkflow, run: Run, checkpoint_id: str | None
+    ) -> RunResult:
+        if checkpoint_id is not None:
+            go, payload = True, None
+        else:
+            go, payload = await self._payload(workflow, run)
+        if not go:
+            return await settle(workflow, run.run_id)
+
+        async def on_event(event: dict[str, Any]) -> None:
+            data = {k: v for k, v in event.items() if k != "type"}
+            await self.events.append(
+                run.run_id, event["type"], data, node_effect(run.run_id, event)
+            )
+
+        return await drive(
+            workflow,
+            run.run_id,
+            payload,
+            on_event,
+            timeout=workflow.spec.settings.max_execution_time_seconds,
+            checkpoint_id=checkpoint_id,
+        )
+
+    async def _usage(self, workflow: CompiledWorkflow, run_id: str) -> dict[str, Any]:
+        snapshot = await workflow.graph.aget_state(run_config(run_id))
+        return total_usage(workflow.node_records(snapshot.values))
+
+    async def _finish(self, workflow: CompiledWorkflow, run: Run, result: RunResult) -> bool:
+        """Record how the pass ended; True when decisions already wait for another pass."""
+        usage = await self._usage(workflow, run.run_id)
+        if result.status == "COMPLETED":
+            await self._end(
+                run.run_id,
+                RunStatus.COMPLETED,
+                output=result.output,
+                usage=usage,
+                progress=1.0,
+                error=None,
+                finished_at=utcnow(),
+            )
+            return False
+        if result.status == "FAILED":
+            await self._failed(run, result, usage)
+            return False
+        async with self.db.sessions() as session:
+            fresh = await record_gates(session, run.run_id, result.gates)
+            await session.commit()
+        for gate in fresh:
+            await self.events.append(
+                run.run_id,
+                "gate.waiting",
+                {"gate_id": gate.gate_id, "node_id": gate.node_id, "payload": gate.payload},
+            )
+        await self._end(run.run_id, RunStatus.WAITING, usage=usage)
+        async with self.db.sessions() as session:
+            decided = await decided_resumes(session, run.run_id, result.gates)
+        if decided and await self._move(run.run_id, RunStatus.RUNNING, [RunStatus.WAITING]):
+            await self.events.append(run.run_id, "run.status", {"status": RunStatus.RUNNING.value})
+            return True
+        return False
+
+    async def _failed(self, run: Run, result: RunResult, usage: dict[str, Any]) -> None:
+        error = result.error or {"code": "failed", "message": "the run failed", "node_id": None}
+        if result.retryable and run.retry_count < self.settings.max_run_retries:
+            delay = self.settings.retry_base_seconds * 2**run.retry_count
+            when = utcnow() + timedelta(seconds=delay)
+            if await self._move(
+                run.run_id,
+                RunStatus.RETRY_SCHEDULED,
+                _RUNNING,
+                error=error,
+                usage=usage,
+                retry_count=run.retry_count + 1,
+                next_retry_at=when,
+            ):
+                await self.events.append(
+                    run.run_id,
+                    "run.status",
+                    {
+                        "status": RunStatus.RETRY_SCHEDULED.value,
+                        "error": error,
+                        "next_retry_at": when.isoformat(),
+                        "delay_seconds": delay,
+                    },
+                )
+            return
+        await self._end(
+            run.run_id, RunStatus.FAILED, error=error, usage=usage, finished_at=utcnow()
+        )
+
+    async def _move(
+        self, run_id: str, to: RunStatus, from_: list[RunStatus], **fields: Any
+    ) -> bool:
+        async with self.db.sessions() as session:
+            won = await transition_run(session, run_id, to, from_statuses=from_, **fields)
+            await session.commit()
+        return won
+
+    async def _end(self, run_id: str, to: RunStatus, **fields: Any) -> None:
+        if await self._move(run_id, to, _RUNNING, **fields):
+            extra = {"error": fields["error"]} if fields.get("error") else {}
+            await self.events.append(run_id, "run.status", {"status": to.value, **extra})
+
+    async def fail(self, run_id: str, error: dict[str, Any]) -> None:
+        """End a run as FAILED for a reason outside its nodes (server error, bad version)."""
+        await self._end(run_id, RunStatus.FAILED, error=error, finished_at=utcnow())
+
+    async def stopped(self, run_id: str, *, cancelled: bool) -> str | None:
+        """After a cancel or pause: fix in-flight node states; returns the last checkpoint id."""
+        async with self.db.sessions() as session:
+            await stop_in_flight(
+                session, run_id, NodeStatus.CANCELLED if cancelled else NodeStatus.PENDING
+            )
+            run = await load_run(session, run_id)
+            checkpoint_id = None
+            if run is not None and not cancelled:
+                saved = (
+                    await self.cache.checkpointer.aget_tuple(run_config(run_id))
+                    if self.cache.checkpointer is not None
+                    else None
+                )
+                checkpoint_id = saved.config["configurable"].get("checkpoint_id") if saved else None
+                await update_run(session, run_id, checkpoint_id=checkpoint_id)
+            await session.commit()
+        return checkpoint_id

@@ -1,0 +1,136 @@
+"""Request and response models of runs, gates and checkpoints (API.md section 3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.statuses import GateStatus, NodeStatus, RunStatus
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunCreate(_Request):
+    """Create a run of a workflow version; optionally start it and wait for it."""
+
+    workflow_id: str = Field(max_length=64)
+    version: int | None = Field(None, ge=1)
+    input: dict[str, Any] = Field(default_factory=dict)
+    execute: bool = False
+    wait: bool = False
+    timeout_seconds: float = Field(30, gt=0, le=3600)
+
+
+class ExecuteRequest(_Request):
+    input_data: dict[str, Any] | None = None
+
+
+class ResumeRequest(_Request):
+    checkpoint_id: str | None = Field(None, max_length=128)
+
+
+class DecisionRequest(_Request):
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(None, max_length=10_000)
+    data: dict[str, Any] | None = None
+
+
+class RunError(BaseModel):
+    code: str
+    message: str
+    node_id: str | None = None
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class RunOut(BaseModel):
+    """A run as the API shows it."""
+
+    run_id: str
+    project_id: str
+    workflow_id: str
+    workflow_version: int
+    status: RunStatus
+    input: dict[str, Any]
+    output: Any = None
+    error: RunError | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: float = Field(ge=0, le=1)
+    usage: Usage
+
+
+class RunList(BaseModel):
+    items: list[RunOut]
+    total: int
+
+
+class RunAction(BaseModel):
+    """The answer to execute, cancel, pause, resume and retry."""
+
+    run_id: str
+    status: RunStatus
+    message: str
+    started_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    paused_at: datetime | None = None
+    resumed_at: datetime | None = None
+    checkpoint_id: str | None = None
+
+
+class NodeStateOut(BaseModel):
+    node_id: str
+    status: NodeStatus
+    progress: float
+    attempts: int
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: RunError | None = None
+
+
+class RunStatusOut(BaseModel):
+    run_id: str
+    status: RunStatus
+    progress: float
+    current_node: str | None = None
+    started_at: datetime | None = None
+    estimated_completion: datetime | None = None
+    node_states: list[NodeStateOut]
+
+
+class CheckpointOut(BaseModel):
+    checkpoint_id: str
+    step: int | None = None
+    created_at: datetime | None = None
+    next: list[str]
+
+
+class CheckpointList(BaseModel):
+    items: list[CheckpointOut]
+
+
+class GateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    gate_id: str
+    node_id: str
+    status: GateStatus
+    payload: Any = None
+    decision: str | None = None
+    comment: str | None = None
+    decided_by: str | None = None
+    created_at: datetime
+    decided_at: datetime | None = None
+
+
+class GateList(BaseModel):
+    items: list[GateOut]

@@ -1,0 +1,128 @@
+"""`graphyard serve` and `graphyard db upgrade`: settings from flags and environment, clear
+one-line errors (unwritable data directory, port in use, data directory already served)."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from server.settings import Settings
+
+LOCK_NAME = "server.lock"
+
+
+class StartupError(Exception):
+    """A reason the server cannot start, said in one sentence."""
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("host", "port", "data_dir", "workflows_dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise StartupError(f"invalid setting {field}: {first['msg']}") from exc
+
+
+def prepare_data_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StartupError(
+            f"data directory {path} cannot be created or written: {exc.strerror or exc}"
+        ) from exc
+
+
+def lock_data_dir(path: Path) -> IO[str]:
+    """Hold an exclusive lock on the data directory for the life of the process."""
+    handle = open(path / LOCK_NAME, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise StartupError(f"another Graphyard server is already using {path}") from exc
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = "is already in use" if exc.errno in (98, 48) else f"cannot be used: {exc.strerror}"
+        raise StartupError(f"port {port} on {host} {reason}") from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the server; returns the exit code."""
+    import uvicorn
+
+    from server.app import create_app
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = settings_from_args(args)
+        prepare_data_dir(settings.data_dir)
+        lock = lock_data_dir(settings.data_dir)
+        sock = bind_socket(settings.host, settings.port)
+    except StartupError as exc:
+        print(f"graphyard: {exc}", file=sys.stderr)
+        return 2
+    if os.getcwd() not in sys.path:  # tool modules named by the operator may live here
+        sys.path.insert(0, os.getcwd())
+    app = create_app(settings)
+    host, port = sock.getsockname()[:2]
+    print(
+        f"graphyard: serving on http://{host}:{port} (data in {settings.data_dir})",
+        file=sys.stderr,
+        flush=True,
+    )
+    config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=10)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        lock.close()
+    return 0
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    """Apply migrations to the configured database."""
+    from server.db.migrate import upgrade_database
+
+    try:
+        settings = settings_from_args(args)
+        prepare_data_dir(settings.data_dir)
+    except StartupError as exc:
+        print(f"graphyard: {exc}", file=sys.stderr)
+        return 2
+    upgrade_database(settings.db_url)
+    print(f"graphyard: database at {settings.db_url} is up to date", file=sys.stderr)
+    return 0
