@@ -21,6 +21,7 @@ from langgraph.pregel import Pregel
 
 from graphs.bindings import resolve
 from graphs.nodes.base import node_key, state_scope
+from graphs.nodes.human_gate import decide_node_name
 from graphs.registry import Registry
 from graphs.runtime_node import NodeRunner
 from graphs.spec import EdgeSpec, WorkflowSpec
@@ -78,22 +79,32 @@ def compile_workflow(
     for edge in spec.edges:
         incoming[edge.target].append(edge)
         outgoing[edge.source].append(edge)
+    exits: dict[str, str] = {}  # the LangGraph node after which a definition node is done
     for node in spec.nodes:
         runner = NodeRunner(node, spec.settings, registry, incoming[node.id], outgoing[node.id])
         builder.add_node(node.id, runner)
-    builder.add_node(OUTPUT_NODE, _output_node(spec, [n for n, outs in outgoing.items() if not outs]))
+        exits[node.id] = node.id
+        if node.type == "human_gate":
+            exits[node.id] = decide_node_name(node.id)
+            builder.add_node(exits[node.id], runner.decide, defer=True)
+            builder.add_edge(node.id, exits[node.id])
     for node in spec.nodes:
-        sources = [e.source for e in incoming[node.id]]
-        if not sources:
-            builder.add_edge(START, node.id)
-        elif len(sources) == 1:
-            builder.add_edge(sources[0], node.id)
-        else:
-            builder.add_edge(sources, node.id)
-    sinks = [n for n, outs in outgoing.items() if not outs]
-    builder.add_edge(sinks if len(sinks) > 1 else sinks[0], OUTPUT_NODE)
+        _wire(builder, node.id, [exits[e.source] for e in incoming[node.id]])
+    sinks = [exits[n] for n, outs in outgoing.items() if not outs]
+    builder.add_node(OUTPUT_NODE, _output_node(spec, [n for n, outs in outgoing.items() if not outs]))
+    _wire(builder, OUTPUT_NODE, sinks)
     builder.add_edge(OUTPUT_NODE, END)
     return CompiledWorkflow(spec, builder.compile(checkpointer=checkpointer, name=spec.id))
+
+
+def _wire(builder: StateGraph[Any], target: str, sources: list[str]) -> None:
+    """Run `target` once all `sources` are done (a list edge waits for every one)."""
+    if not sources:
+        builder.add_edge(START, target)
+    elif len(sources) == 1:
+        builder.add_edge(sources[0], target)
+    else:
+        builder.add_edge(sources, target)
 
 
 def _output_node(spec: WorkflowSpec, sinks: list[str]) -> Any:

@@ -18,6 +18,8 @@ from langgraph.types import Command, StateSnapshot
 from checkpoints import DURABILITY
 from graphs.compile import CompiledWorkflow
 from graphs.errors import NodeFailed
+from graphs.nodes.base import NODE_KEY_PREFIX
+from graphs.nodes.human_gate import DECIDE_PREFIX
 
 EventSink = Callable[[dict[str, Any]], Awaitable[None]]
 Outcome = Literal["COMPLETED", "FAILED", "WAITING"]
@@ -59,20 +61,31 @@ def decision_command(decisions: dict[str, Any]) -> Command[Any]:
 def update_events(update: dict[str, Any]) -> list[dict[str, Any]]:
     """API events for one `updates` chunk: each node's new record says how it ended."""
     events: list[dict[str, Any]] = []
-    for name, values in update.items():
-        if name.startswith("__") or not isinstance(values, dict):
+    for values in update.values():
+        if not isinstance(values, dict):
             continue
-        for record in values.values():
-            if not isinstance(record, dict):
+        for key, record in values.items():
+            if not key.startswith(NODE_KEY_PREFIX) or not isinstance(record, dict):
                 continue
-            status = record.get("status")
-            if status == "COMPLETED":
-                events.append({"type": "node.completed", "node_id": name, "output": record.get("output")})
-            elif status == "SKIPPED":
-                events.append({"type": "node.skipped", "node_id": name})
-            elif status == "FAILED":
-                events.append({"type": "node.failed", "node_id": name, "error": record.get("error")})
+            node_id = key.removeprefix(NODE_KEY_PREFIX)
+            event = _record_event(node_id, record)
+            if event is not None:
+                events.append(event)
     return events
+
+
+def _record_event(node_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    status = record.get("status")
+    if status == "COMPLETED":
+        return {"type": "node.completed", "node_id": node_id, "output": record.get("output")}
+    if status == "SKIPPED":
+        return {"type": "node.skipped", "node_id": node_id}
+    if status == "FAILED":
+        return {"type": "node.failed", "node_id": node_id, "error": record.get("error")}
+    if status == "WAITING":
+        return {"type": "gate.waiting", "gate_id": node_id, "node_id": node_id,
+                "payload": record.get("payload")}
+    return None
 
 
 def pending_gates(snapshot: StateSnapshot) -> list[PendingGate]:
@@ -80,8 +93,8 @@ def pending_gates(snapshot: StateSnapshot) -> list[PendingGate]:
     for task in snapshot.tasks:
         for item in task.interrupts:
             value = item.value
-            gate_id = value.get("gate_id") if isinstance(value, dict) else None
-            gates.append(PendingGate(str(gate_id or task.name), task.name, item.id, value))
+            node_id = task.name.removeprefix(DECIDE_PREFIX)
+            gates.append(PendingGate(node_id, node_id, item.id, value))
     return gates
 
 

@@ -9,11 +9,13 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
+from langgraph.types import interrupt
 
-from graphs.errors import GraphyardError, NodeFailed, is_retryable
+from graphs.errors import GraphyardError, HardError, NodeFailed, is_retryable
 from graphs.expressions import ExpressionError, compile_expression
 from graphs.nodes import NODE_KINDS, NodeContext
 from graphs.nodes.base import node_key, state_scope
+from graphs.nodes.human_gate import decision_output
 from graphs.registry import Registry
 from graphs.spec import EdgeSpec, NodeSpec, SettingsSpec
 
@@ -97,7 +99,31 @@ class NodeRunner:
                 return self._failure(exc, 0, utc_now())
             if not go:
                 return self._skipped("when")
+        if self.node.type == "human_gate":
+            return await self._open_gate(state)
         return await self._execute(state)
+
+    def _context(self, state: dict[str, Any], emit: Any) -> NodeContext:
+        return NodeContext(self.node, state, self.registry, emit,
+                           [e.source for e in self.incoming], self.outgoing)
+
+    async def _open_gate(self, state: dict[str, Any]) -> dict[str, Any]:
+        payload = await self.kind(self._context(state, lambda *_: None))
+        return {self.key: {"status": "WAITING", "payload": payload, "output": None,
+                           "attempts": 0, "started_at": utc_now()}}
+
+    async def decide(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The deferred half of a gate: wait for the decision (an interrupt), then finish."""
+        record = state.get(self.key) or {}
+        if record.get("status") != "WAITING":
+            return {}
+        answer = interrupt(record.get("payload"))
+        try:
+            output = decision_output(self.node.id, self.node.on_reject, answer)
+        except HardError as exc:
+            return self._failure(exc, 1, record.get("started_at") or utc_now())
+        return {self.key: {**record, "status": "COMPLETED", "output": output, "attempts": 1,
+                           "finished_at": utc_now()}}
 
     async def _execute(self, state: dict[str, Any]) -> dict[str, Any]:
         writer = get_stream_writer()
@@ -111,16 +137,14 @@ class NodeRunner:
         attempt = 0
         while True:
             attempt += 1
-            ctx = NodeContext(self.node, state, self.registry, emit,
-                              [e.source for e in self.incoming], self.outgoing)
-            if self.node.type != "human_gate":  # a gate re-runs on every resume: no repeats
-                emit("node.started", {"attempt": attempt})
+            ctx = self._context(state, emit)
+            emit("node.started", {"attempt": attempt})
             try:
                 output = await self._attempt(ctx)
             except (GraphBubbleUp, asyncio.CancelledError):
                 raise
             except Exception as exc:  # a node's own failure, handled by its policy
-                retry = is_retryable(exc) and self.node.type != "human_gate"
+                retry = is_retryable(exc)
                 if retry and attempt < policy.max_attempts:
                     delay = policy.delay(attempt)
                     emit("node.retrying", {"attempt": attempt + 1, "delay_seconds": delay,
@@ -136,7 +160,7 @@ class NodeRunner:
 
     async def _attempt(self, ctx: NodeContext) -> Any:
         timeout = self.node.timeout_seconds
-        if timeout is None or self.node.type == "human_gate":
+        if timeout is None:
             return await self.kind(ctx)
         return await asyncio.wait_for(self.kind(ctx), timeout)
 

@@ -16,10 +16,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = Field(
-        None, description="SQLAlchemy async URL; default: SQLite file graphyard.db in data_dir"
+        default=None,
+        description="SQLAlchemy async URL; default: SQLite file graphyard.db in data_dir",
     )
     checkpoint_url: str | None = Field(
-        None, description="LangGraph checkpointer URL; default: checkpoints.sqlite in data_dir"
+        default=None,
+        description="LangGraph checkpointer URL; default: checkpoints.sqlite in data_dir",
     )
     admin_token: SecretStr | None = None
     # NoDecode: the env var is a plain comma-separated list, not JSON.
@@ -27,12 +29,12 @@ class Settings(BaseSettings):
     langgraph_json: Path | None = None
     workflows_dir: Path | None = None
     load_examples: bool = True
-    max_concurrent_runs: int = Field(16, ge=1)
-    max_run_retries: int = Field(5, ge=0)
-    retry_base_seconds: float = Field(5.0, gt=0)
+    max_concurrent_runs: int = Field(default=16, ge=1)
+    max_run_retries: int = Field(default=5, ge=0)
+    retry_base_seconds: float = Field(default=5.0, gt=0)
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
-    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
 
     @field_validator("tool_modules", mode="before")
     @classmethod

@@ -52,10 +52,5 @@ async def list_events(
 
 def event_payload(event: RunEvent) -> dict[str, Any]:
     """The event as API.md shows it: `{"run_id", "seq", "type", "ts", ...data}`."""
-    return {
-        **event.data,
-        "run_id": event.run_id,
-        "seq": event.seq,
-        "type": event.type,
-        "ts": iso(event.ts),
-    }
+    head = {"run_id": event.run_id, "seq": event.seq, "type": event.type, "ts": iso(event.ts)}
+    return {**head, **{k: v for k, v in event.data.items() if k not in head}}

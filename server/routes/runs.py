@@ -100,7 +100,8 @@ async def status(
     return await run_status_out(session, run, [n.id for n in workflow.spec.nodes])
 
 
-@router.post("/{rid}/execute", status_code=202, responses=error_responses(400, 403, 404, 409))
+@router.post("/{rid}/execute", status_code=202, responses=error_responses(400, 403, 404, 409),
+             response_model_exclude_none=True)
 async def execute(
     pid: str,
     rid: str,
@@ -126,7 +127,8 @@ async def execute(
     return RunAction(run_id=rid, status=new, started_at=utcnow(), message=f"run is {new}")
 
 
-@router.post("/{rid}/cancel", responses=error_responses(400, 403, 404))
+@router.post("/{rid}/cancel", responses=error_responses(400, 403, 404),
+             response_model_exclude_none=True)
 async def cancel(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:
@@ -139,7 +141,8 @@ async def cancel(
     )
 
 
-@router.post("/{rid}/pause", responses=error_responses(400, 403, 404))
+@router.post("/{rid}/pause", responses=error_responses(400, 403, 404),
+             response_model_exclude_none=True)
 async def pause(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:
@@ -166,7 +169,8 @@ async def _own_checkpoint(executor: ExecutorDep, rid: str, checkpoint_id: str) -
         )
 
 
-@router.post("/{rid}/resume", status_code=202, responses=error_responses(400, 403, 404))
+@router.post("/{rid}/resume", status_code=202, responses=error_responses(400, 403, 404),
+             response_model_exclude_none=True)
 async def resume(
     pid: str,
     rid: str,
@@ -188,7 +192,8 @@ async def resume(
     return RunAction(run_id=rid, status=new, resumed_at=utcnow(), message=f"run is {new}")
 
 
-@router.post("/{rid}/retry", status_code=202, responses=error_responses(400, 403, 404))
+@router.post("/{rid}/retry", status_code=202, responses=error_responses(400, 403, 404),
+             response_model_exclude_none=True)
 async def retry(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:

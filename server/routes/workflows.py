@@ -90,6 +90,10 @@ def _out(row: WorkflowRow) -> WorkflowOut:
     status_code=201,
     responses=error_responses(403, 404, 409, 413),
     openapi_extra=DEFINITION_BODY,
+    description=(
+        "Store a new workflow as version 1. The id of a deleted workflow may be used again:"
+        " it comes back with the next version number (its old versions stay pinned to old runs)."
+    ),
 )
 async def create_workflow(
     pid: str, request: Request, session: SessionDep, registry: RegistryDep, _: Editor
@@ -173,7 +177,7 @@ async def get_graph(
     version: VersionQuery = None,
 ) -> GraphOut:
     """Nodes, edges, execution levels and a Mermaid flowchart of a workflow version."""
-    _, row = await crud.get_workflow(session, pid, wid, version)
+    row = (await crud.get_workflow(session, pid, wid, version))[1]
     result = validate_definition(row.definition, registry)
     if result.spec is None:
         # A tool or agent may have been removed since; the shape of the graph is still known.

@@ -68,6 +68,10 @@ def node_effect(run_id: str, event: dict[str, Any]) -> Effect | None:
                 NodeStatus.RETRYING,
                 error={"code": "retrying", "message": event.get("error"), "node_id": node_id},
             )
+        elif kind == "gate.waiting":
+            await open_gate(session, run_id, str(event.get("gate_id")), node_id=node_id,
+                            payload=event.get("payload"))
+            await set_node_state(session, run_id, node_id, NodeStatus.WAITING, started_at=now)
         elif kind in ("node.completed", "node.skipped", "node.failed"):
             status = {
                 "node.completed": NodeStatus.COMPLETED,
@@ -93,39 +97,28 @@ def node_effect(run_id: str, event: dict[str, Any]) -> Effect | None:
     )
 
 
-async def record_gates(
-    session: AsyncSession, run_id: str, gates: list[PendingGate]
-) -> list[PendingGate]:
-    """Mirror pending interrupts as WAITING gates; returns the ones that are new.
+async def record_gates(session: AsyncSession, run_id: str, gates: list[PendingGate]) -> list[PendingGate]:
+    """Tie pending interrupts to their gate rows; returns the gates not announced before.
 
-    A gate row that was decided for an earlier interrupt of the same node (an agent that
-    asks twice) opens again for the new interrupt.
+    A gate node announces itself (a WAITING row) before it interrupts, and may have been
+    decided already: the decision stays and the interrupt id is filled in. A row decided
+    for an earlier interrupt of the same node (an agent that asks twice) opens again.
     """
     fresh = []
     for gate in gates:
         row = await get_gate(session, run_id, gate.gate_id)
-        if (
-            row is not None
-            and row.interrupt_id != gate.interrupt_id
-            and row.status != GateStatus.WAITING
-        ):
-            row.status, row.decision, row.comment, row.data = (
-                GateStatus.WAITING.value,
-                None,
-                None,
-                None,
-            )
-            row.decided_by, row.decided_at, row.created_at = None, None, utcnow()
-        if row is None or row.interrupt_id != gate.interrupt_id:
+        if row is None:
             fresh.append(gate)
-        await open_gate(
-            session,
-            run_id,
-            gate.gate_id,
-            node_id=gate.node_id,
-            payload=gate.payload,
-            interrupt_id=gate.interrupt_id,
-        )
+        elif row.interrupt_id not in (None, gate.interrupt_id) and row.status != GateStatus.WAITING:
+            row.status, row.decision, row.comment, row.data = GateStatus.WAITING.value, None, None, None
+            row.decided_by, row.decided_at, row.created_at = None, None, utcnow()
+            fresh.append(gate)
+        if row is not None and row.status != GateStatus.WAITING:
+            row.interrupt_id = gate.interrupt_id
+            continue
+        await open_gate(session, run_id, gate.gate_id, node_id=gate.node_id,
+                        payload=gate.payload,
+                        interrupt_id=gate.interrupt_id)
         await set_node_state(session, run_id, gate.node_id, NodeStatus.WAITING)
     return fresh
 

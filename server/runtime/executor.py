@@ -177,7 +177,9 @@ class Executor:
         return checkpoint_id
 
     async def after_decision(self, run_id: str) -> None:
-        """A gate was decided: continue the run if it waits (a running pass picks it up)."""
+        """A gate was decided: continue the run if it waits. A run that is still RUNNING
+        (other branches at work) picks the decision up when its pass ends: the pass sets
+        WAITING first and looks for decisions after, so one side always sees the other."""
         await self.start(run_id, [RunStatus.WAITING])
 
     async def wait_settled(self, run_id: str, timeout: float) -> None:

@@ -28,7 +28,10 @@ def upgrade() -> None:
     _create_projects_and_keys()
     _create_workflows()
     _create_runs()
-    _create_run_children()
+    _create_run_indexes()
+    _create_node_states()
+    _create_gates()
+    _create_run_events()
 
 
 def _create_projects_and_keys() -> None:
@@ -136,6 +139,11 @@ def _create_runs() -> None:
         ),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_runs")),
     )
+
+
+def _create_run_indexes() -> None:
+    # Listing is by project (+ workflow or status), newest first; recovery and the retry
+    # sweeper look runs up by status across projects.
     op.create_index("ix_runs_project_created", "runs", ["project_id", "created_at"])
     op.create_index(
         "ix_runs_project_workflow_created", "runs", ["project_id", "workflow_id", "created_at"]
@@ -146,7 +154,7 @@ def _create_runs() -> None:
     op.create_index("ix_runs_status_next_retry", "runs", ["status", "next_retry_at"])
 
 
-def _create_run_children() -> None:
+def _create_node_states() -> None:
     op.create_table(
         "node_states",
         sa.Column("run_id", sa.String(36), nullable=False),
@@ -165,6 +173,9 @@ def _create_run_children() -> None:
         ),
         sa.PrimaryKeyConstraint("run_id", "node_id", name=op.f("pk_node_states")),
     )
+
+
+def _create_gates() -> None:
     op.create_table(
         "gates",
         sa.Column("run_id", sa.String(36), nullable=False),
@@ -184,6 +195,9 @@ def _create_run_children() -> None:
         ),
         sa.PrimaryKeyConstraint("run_id", "gate_id", name=op.f("pk_gates")),
     )
+
+
+def _create_run_events() -> None:
     op.create_table(
         "run_events",
         sa.Column("run_id", sa.String(36), nullable=False),
