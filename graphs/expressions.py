@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ import simpleeval
 from graphs.bindings import REF_RE, Ref, lookup, parse_ref
 
 MAX_EXPRESSION_LENGTH = 2000
+_STRING_RE = re.compile(r"'(?:[^'\\\n]|\\.)*'" + r'|"(?:[^"\\\n]|\\.)*"')  # quoted literals
+_STRING_OR_REF_RE = re.compile(rf"(?P<string>{_STRING_RE.pattern})|{REF_RE.pattern}")
 _LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 
 _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
@@ -84,11 +87,15 @@ def compile_expression(source: Any) -> Expression:
     refs: list[Ref] = []
 
     def swap(match: Any) -> str:
-        refs.append(parse_ref(match))
+        if match.group("string") is not None:  # a quoted string: '$' in it is just text
+            return str(match.group(0))
+        ref = REF_RE.match(match.group(0))
+        assert ref is not None  # the same pattern matched this text a moment ago
+        refs.append(parse_ref(ref))
         return f" ref_{len(refs) - 1} "
 
-    plain = REF_RE.sub(swap, source)
-    if "$" in plain:
+    plain = _STRING_OR_REF_RE.sub(swap, source)
+    if "$" in _STRING_RE.sub("''", plain):
         raise ExpressionError(f"{source!r}: '$' must start a binding such as $node.field")
     try:
         tree = ast.parse(plain.strip(), mode="eval")

@@ -3,98 +3,90 @@ progress), and the gate rows that mirror a run's pending interrupts."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Float, bindparam, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphs.runner import PendingGate
 from server.crud.gates import get_gate, open_gate
-from server.crud.runs import set_node_state, update_run
-from server.db.models import Gate, NodeState
+from server.crud.runs import set_node_state
+from server.db.models import Gate, NodeState, Run
 from server.db.types import utcnow
-from server.runtime.eventlog import Effect
 from server.statuses import GateStatus, NodeStatus
 
 DONE_NODE_STATUSES = (NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.SKIPPED)
+_FINISHED = {"node.completed": NodeStatus.COMPLETED, "node.skipped": NodeStatus.SKIPPED,
+             "node.failed": NodeStatus.FAILED}
+_NODES = NodeState.__table__
+_RUNS = Run.__table__
 
 
-def parse_ts(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
+def node_change(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The node-state columns an event sets (None: it sets none)."""
+    kind, attempt = event.get("type"), event.get("attempt")
+    now = utcnow()
+    if kind == "node.started":
+        change: dict[str, Any] = {"status": NodeStatus.RUNNING.value,
+                                  "attempts": int(attempt or 1), "error": None}
+        if int(attempt or 1) == 1:
+            change["started_at"] = now
+        return change
+    if kind == "node.retrying":
+        return {"status": NodeStatus.RETRYING.value, "error": {
+            "code": "retrying", "message": event.get("error"), "node_id": event.get("node_id")}}
+    if kind == "gate.waiting":
+        return {"status": NodeStatus.WAITING.value, "started_at": now}
+    if kind in _FINISHED:
+        return {"status": _FINISHED[kind].value, "completed_at": now,
+                "output": event.get("output"), "error": event.get("error")}
+    return None
+
+
+async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    """Batch hook of the event log: node states, current node, progress, opened gates.
+
+    Changes with the same columns go in one executemany UPDATE, so a batch costs a few
+    statements however many events it holds.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    current: dict[str, str] = {}
+    finished: set[str] = set()
+    for event in events:
+        node_id = event.get("node_id")
+        change = node_change(event) if isinstance(node_id, str) else None
+        if change is None:
+            continue
+        groups.setdefault(tuple(sorted(change)), []).append(
+            {**change, "r": event["run_id"], "n": node_id})
+        if event["type"] == "node.started":
+            current[event["run_id"]] = str(node_id)
+        if event["type"] in _FINISHED:
+            finished.add(event["run_id"])
+        if event["type"] == "gate.waiting":
+            await open_gate(session, event["run_id"], str(event.get("gate_id")),
+                            node_id=str(node_id), payload=event.get("payload"))
+    for columns, params in groups.items():
+        stmt = _NODES.update().where(_NODES.c.run_id == bindparam("r"),
+                                     _NODES.c.node_id == bindparam("n"))
+        await session.execute(stmt.values({c: bindparam(c) for c in columns}), params)
+    if current:
+        await session.execute(
+            _RUNS.update().where(_RUNS.c.run_id == bindparam("r")).values(
+                current_node=bindparam("node")),
+            [{"r": r, "node": n} for r, n in current.items()])
+    for run_id in finished:
+        await refresh_progress(session, run_id)
 
 
 async def refresh_progress(session: AsyncSession, run_id: str) -> None:
-    """progress = finished nodes / all nodes."""
-    counts = dict(
-        (
-            await session.execute(
-                select(NodeState.status, func.count())
-                .where(NodeState.run_id == run_id)
-                .group_by(NodeState.status)
-            )
-        ).all()
-    )
-    total = sum(counts.values())
-    done = sum(counts.get(s.value, 0) for s in DONE_NODE_STATUSES)
-    await update_run(session, run_id, progress=(done / total) if total else 0.0)
-
-
-def node_effect(run_id: str, event: dict[str, Any]) -> Effect | None:
-    """The node-state change an engine event implies, to store with the event."""
-    kind, node_id = event.get("type"), event.get("node_id")
-    if not isinstance(node_id, str):
-        return None
-    now = utcnow()
-
-    async def effect(session: AsyncSession) -> None:
-        if kind == "node.started":
-            attempt = int(event.get("attempt") or 1)
-            fields: dict[str, Any] = {"attempts": attempt, "error": None}
-            if attempt == 1:
-                fields["started_at"] = now
-            await set_node_state(session, run_id, node_id, NodeStatus.RUNNING, **fields)
-            await update_run(session, run_id, current_node=node_id)
-        elif kind == "node.retrying":
-            await set_node_state(
-                session,
-                run_id,
-                node_id,
-                NodeStatus.RETRYING,
-                error={"code": "retrying", "message": event.get("error"), "node_id": node_id},
-            )
-        elif kind == "gate.waiting":
-            await open_gate(session, run_id, str(event.get("gate_id")), node_id=node_id,
-                            payload=event.get("payload"))
-            await set_node_state(session, run_id, node_id, NodeStatus.WAITING, started_at=now)
-        elif kind in ("node.completed", "node.skipped", "node.failed"):
-            status = {
-                "node.completed": NodeStatus.COMPLETED,
-                "node.skipped": NodeStatus.SKIPPED,
-                "node.failed": NodeStatus.FAILED,
-            }[kind]
-            await set_node_state(
-                session,
-                run_id,
-                node_id,
-                status,
-                completed_at=now,
-                output=event.get("output"),
-                error=event.get("error"),
-            )
-            await refresh_progress(session, run_id)
-
-    return (
-        effect
-        if kind
-        in ("node.started", "node.retrying", "node.completed", "node.skipped", "node.failed")
-        else None
-    )
+    """progress = finished nodes / all nodes, in one statement."""
+    mine = _NODES.c.run_id == run_id
+    done = select(func.count()).where(
+        mine, _NODES.c.status.in_([s.value for s in DONE_NODE_STATUSES])).scalar_subquery()
+    total = select(func.count()).where(mine).scalar_subquery()
+    progress = case((total > 0, cast(done, Float) / total), else_=0.0)
+    await session.execute(_RUNS.update().where(_RUNS.c.run_id == run_id).values(progress=progress))
 
 
 async def record_gates(session: AsyncSession, run_id: str, gates: list[PendingGate]) -> list[PendingGate]:

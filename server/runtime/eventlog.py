@@ -1,10 +1,15 @@
 """The run event log: every event is stored with its sequence number, then fanned out.
 
-One writer task takes whatever events are waiting (from every run), stores them in one
-transaction, and only then wakes their senders and live subscribers. Batching keeps the
-single SQLite writer from becoming the bottleneck when many runs emit at once.
+One writer task takes whatever events are waiting (from every run) and stores them in one
+transaction: one multi-row INSERT, plus the node-state changes they imply (`on_batch`).
+Only then does it wake their senders and live subscribers. Batching keeps the single
+SQLite writer from becoming the bottleneck when many runs emit at once.
+
+Sequence numbers are handed out here, per run, starting after the largest one stored; a
+batch that fails (another process wrote events of the same run) forgets its numbers and is
+tried again once with numbers read afresh, so ids stay strictly increasing without gaps.
 Subscribers have bounded queues: a slow or vanished client loses its live feed (and reads
-the stored log instead), it never slows a run or grows memory without bound.
+the stored log instead); it never slows a run or grows memory without bound.
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.crud.events import append_event, event_payload
+from server.db.models import RunEvent
+from server.db.types import iso, utcnow
 
 logger = logging.getLogger("graphyard.events")
-Effect = Callable[[AsyncSession], Awaitable[None]]
+BatchHook = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 MAX_BATCH = 500
 SUBSCRIBER_QUEUE = 1000
+MAX_CACHED_SEQS = 10_000  # sequence numbers are re-read from the log when dropped
 
 
 @dataclass
@@ -31,7 +40,6 @@ class _Pending:
     run_id: str
     type: str
     data: dict[str, Any]
-    effect: Effect | None
     done: asyncio.Future[dict[str, Any]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -54,10 +62,12 @@ class Subscriber:
 class EventLog:
     """Append events durably (batched) and fan them out to live subscribers."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], on_batch: BatchHook | None = None) -> None:
         self.sessions = sessions
+        self.on_batch = on_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._subscribers: dict[str, set[Subscriber]] = {}
+        self._last_seq: dict[str, int] = {}
         self._writer: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> EventLog:
@@ -66,28 +76,29 @@ class EventLog:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._writer is not None:
-            await self._drain()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flushed(), 5)
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
 
-    async def _drain(self) -> None:
-        for _ in range(100):
-            if self._queue.empty():
-                return
+    async def _flushed(self) -> None:
+        while not self._queue.empty():
             await asyncio.sleep(0.01)
 
-    async def append(
-        self,
-        run_id: str,
-        type: str,
-        data: dict[str, Any] | None = None,
-        effect: Effect | None = None,
-    ) -> dict[str, Any]:
-        """Store one event (and run `effect` in the same transaction); returns the event."""
-        item = _Pending(run_id, type, dict(data or {}), effect)
-        await self._queue.put(item)
-        return await asyncio.shield(item.done)
+    def post(self, run_id: str, type: str, data: dict[str, Any] | None = None) -> asyncio.Future[dict[str, Any]]:
+        """Queue an event; the future resolves to the stored event."""
+        item = _Pending(run_id, type, dict(data or {}))
+        self._queue.put_nowait(item)
+        return item.done
+
+    async def append(self, run_id: str, type: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Store one event and return it as sent (`run_id`, `seq`, `type`, `ts`, data...)."""
+        return await asyncio.shield(self.post(run_id, type, data))
+
+    def forget(self, run_id: str) -> None:
+        """Drop the cached sequence number of a run this process no longer writes for."""
+        self._last_seq.pop(run_id, None)
 
     def subscribe(self, run_id: str) -> Subscriber:
         sub = Subscriber()
@@ -107,7 +118,7 @@ class EventLog:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                events = await self._store(batch)
+                events = await self._store_with_retry(batch)
             except Exception as exc:  # keep the writer alive; senders see the error
                 logger.exception("storing %d events failed", len(batch))
                 for item in batch:
@@ -120,13 +131,42 @@ class EventLog:
                 if not item.done.done():
                     item.done.set_result(event)
 
+    async def _store_with_retry(self, batch: list[_Pending]) -> list[dict[str, Any]]:
+        try:
+            return await self._store(batch)
+        except IntegrityError:
+            for item in batch:
+                self.forget(item.run_id)
+            return await self._store(batch)
+
     async def _store(self, batch: list[_Pending]) -> list[dict[str, Any]]:
         async with self.sessions() as session:
-            events = []
-            for item in batch:
-                row = await append_event(session, item.run_id, item.type, item.data)
-                if item.effect is not None:
-                    await item.effect(session)
-                events.append(event_payload(row))
-            await session.commit()
+            try:
+                if len(self._last_seq) > MAX_CACHED_SEQS:
+                    self._last_seq.clear()
+                for run_id in {i.run_id for i in batch} - set(self._last_seq):
+                    last = await session.scalar(
+                        select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id))
+                    self._last_seq[run_id] = int(last or 0)
+                events, rows = self._number(batch)
+                await session.execute(insert(RunEvent), rows)
+                if self.on_batch is not None:
+                    await self.on_batch(session, events)
+                await session.commit()
+            except BaseException:
+                for item in batch:  # the numbers were not used: read them afresh next time
+                    self.forget(item.run_id)
+                raise
         return events
+
+    def _number(self, batch: list[_Pending]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        events, rows = [], []
+        now = utcnow()
+        for item in batch:
+            seq = self._last_seq[item.run_id] + 1
+            self._last_seq[item.run_id] = seq
+            rows.append({"run_id": item.run_id, "seq": seq, "type": item.type, "ts": now,
+                         "data": item.data})
+            head = {"run_id": item.run_id, "seq": seq, "type": item.type, "ts": iso(now)}
+            events.append({**head, **{k: v for k, v in item.data.items() if k not in head}})
+        return events, rows

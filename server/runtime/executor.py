@@ -195,7 +195,9 @@ class Executor:
                 if run is None or run.status in SETTLED or left <= 0:
                     return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(sub.queue.get(), min(left, 0.5))
+                    async with asyncio.timeout(min(left, 0.5)):
+                        while (await sub.queue.get())["type"] != "run.status":
+                            pass  # only a status change can settle the run
         finally:
             self.events.unsubscribe(run_id, sub)
 

@@ -10,6 +10,7 @@ from checkpoints import open_checkpointer
 from server.bootstrap import DEFAULT_PROJECT
 from server.crud.projects import get_project
 from server.loader import EXAMPLES_DIR, load_workflow_dir
+from server.runtime.effects import apply_events
 from server.runtime.eventlog import EventLog
 from server.runtime.executor import Executor
 from server.settings import Settings
@@ -37,7 +38,8 @@ async def start_runtime(app: FastAPI, stack: AsyncExitStack) -> None:
     app.state.checkpointer = await stack.enter_async_context(
         open_checkpointer(settings.checkpoint_url)
     )
-    app.state.events = await stack.enter_async_context(EventLog(app.state.db.sessions))
+    app.state.events = await stack.enter_async_context(
+        EventLog(app.state.db.sessions, on_batch=apply_events))
     app.state.executor = await stack.enter_async_context(
         Executor(
             settings, app.state.db, app.state.checkpointer, app.state.registry, app.state.events

@@ -3,6 +3,7 @@ nothing, or gate decisions), drive it, and record how the pass ended."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,6 @@ from server.db.models import Run
 from server.db.types import utcnow
 from server.runtime.effects import (
     decided_resumes,
-    node_effect,
     record_gates,
     stop_in_flight,
     total_usage,
@@ -31,6 +31,7 @@ from server.statuses import NodeStatus, RunStatus
 
 logger = logging.getLogger("graphyard.executor")
 _RUNNING = [RunStatus.RUNNING]
+WAITED_EVENTS = frozenset({"node.completed", "node.failed", "node.skipped", "gate.waiting"})
 
 
 class RunPasses:
@@ -106,20 +107,27 @@ class RunPasses:
         if not go:
             return await settle(workflow, run.run_id)
 
-        async def on_event(event: dict[str, Any]) -> None:
-            data = {k: v for k, v in event.items() if k != "type"}
-            await self.events.append(
-                run.run_id, event["type"], data, node_effect(run.run_id, event)
-            )
+        pending: list[asyncio.Future[dict[str, Any]]] = []
 
-        return await drive(
-            workflow,
-            run.run_id,
-            payload,
-            on_event,
-            timeout=workflow.spec.settings.max_execution_time_seconds,
-            checkpoint_id=checkpoint_id,
-        )
+        async def on_event(event: dict[str, Any]) -> None:
+            # Progress, tokens and starts are queued without waiting; an event that ends a
+            # node waits until it (and everything queued before it) is stored, so the log
+            # never falls far behind the checkpoints.
+            data = {k: v for k, v in event.items() if k != "type"}
+            done = self.events.post(run.run_id, event["type"], data)
+            if event["type"] in WAITED_EVENTS:
+                await asyncio.shield(done)
+                pending.clear()
+            else:
+                pending.append(done)
+
+        try:
+            return await drive(workflow, run.run_id, payload, on_event,
+                               timeout=workflow.spec.settings.max_execution_time_seconds,
+                               checkpoint_id=checkpoint_id)
+        finally:
+            if pending:
+                await asyncio.shield(asyncio.gather(*pending, return_exceptions=True))
 
     async def _usage(self, workflow: CompiledWorkflow, run_id: str) -> dict[str, Any]:
         snapshot = await workflow.graph.aget_state(run_config(run_id))
@@ -161,7 +169,15 @@ class RunPasses:
 
     async def _failed(self, run: Run, result: RunResult, usage: dict[str, Any]) -> None:
         error = result.error or {"code": "failed", "message": "the run failed", "node_id": None}
-        if result.retryable and run.retry_count < self.settings.max_run_retries:
+        again = result.retryable and run.retry_count < self.settings.max_run_retries
+        # Nodes still at work when the pass failed (siblings of the failed node, or the one
+        # the run's time limit stopped) were stopped with it: they run again on a retry.
+        async with self.db.sessions() as session:
+            await stop_in_flight(
+                session, run.run_id, NodeStatus.PENDING if again else NodeStatus.CANCELLED
+            )
+            await session.commit()
+        if again:
             delay = self.settings.retry_base_seconds * 2**run.retry_count
             when = utcnow() + timedelta(seconds=delay)
             if await self._move(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphs_testkit import LANGGRAPH_JSON, REPO, start_run, tool_node
+from graphs_testkit import LANGGRAPH_JSON, start_run, tool_node
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from graphs.compile import compile_workflow
@@ -89,7 +89,10 @@ async def test_agent_graph_runs_as_a_subgraph(registry: Registry, saver: Saver) 
     assert run.result.output == {"done": {"answer": "Answer: why blue", "ok": True}}
     assert "".join(e["text"] for e in run.of_type("message.delta", "agent")) == (
         "Answer: why blue")
-    output = run.result.records["agent"]["output"]
+    record = run.result.records["agent"]
+    # the agent's model saw its system prompt (5 words) and "Answer: why blue" (3 words)
+    assert record["usage"] == {"input_tokens": 8, "output_tokens": 3}
+    output = record["output"]
     assert output["text"] == "Answer: why blue"
     assert [m["type"] for m in output["messages"]] == ["human", "ai"]
     json.dumps(run.result.records)  # the state stays JSON-like
@@ -138,4 +141,3 @@ def test_langgraph_json_loads_as_the_langgraph_cli_loads_it(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == dict.fromkeys(names, True)
-    assert tmp_path != REPO

@@ -13,8 +13,8 @@ import pytest
 from graphs_testkit import edges, log_lines, record_node, start_run, tool_node, valid_spec
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from graphs.compile import GraphCache, compile_workflow
-from graphs.local import EXIT_FAILED, run_file
+from graphs.compile import GraphCache, compile_workflow, input_errors
+from graphs.local import EXIT_FAILED, EXIT_OK, run_file
 from graphs.registry import Registry
 
 Saver = BaseCheckpointSaver[Any]
@@ -176,6 +176,22 @@ async def test_when_false_skips_only_that_node(registry: Registry, saver: Saver,
     assert again.status_of("b") == "COMPLETED"
 
 
+async def test_a_condition_skipped_by_when_takes_its_default_edge(
+    registry: Registry, saver: Saver, log: Path
+) -> None:
+    definition = {
+        "id": "skipcond",
+        "nodes": [{"id": "c", "type": "condition", "expression": "true", "when": "false"},
+                  record_node("yes", log), record_node("fallback", log)],
+        "edges": [{"from": "c", "to": "yes", "when": True},
+                  {"from": "c", "to": "fallback", "default": True}],
+    }
+    run = await start_run(definition, registry, saver)
+    assert run.status_of("c") == "SKIPPED"
+    assert run.status_of("yes") == "SKIPPED"
+    assert log_lines(log) == ["fallback"]
+
+
 async def test_a_when_that_cannot_be_evaluated_fails_the_node(registry: Registry,
                                                               saver: Saver, log: Path) -> None:
     definition = {"id": "badwhen", "input_schema": {"type": "object", "properties": {"n": {}}},
@@ -261,6 +277,33 @@ async def test_max_execution_time_seconds_is_honoured(tmp_path: Path, registry: 
     assert code == EXIT_FAILED
     assert "run failed: timeout" in err.getvalue()
     assert out.getvalue() == ""
+
+
+async def test_run_input_must_match_the_input_schema(tmp_path: Path,
+                                                    registry: Registry) -> None:
+    definition = {
+        "id": "typed",
+        "input_schema": {"type": "object", "properties": {"query": {"type": "string"}},
+                         "required": ["query"]},
+        "steps": [tool_node("a", "echo", inputs={"value": "$input.query"})],
+    }
+    spec = valid_spec(definition, registry)
+    assert input_errors(spec, {"query": "lisbon"}) == []
+    assert input_errors(spec, {"query": 5}) == ["query: 5 is not of type 'string'"]
+    assert input_errors(spec, {}) == ["(root): 'query' is a required property"]
+    assert input_errors(spec, ["lisbon"]) == ["the run input must be a JSON object"]
+
+    path = tmp_path / "typed.json"
+    path.write_text(json.dumps(definition))
+    out, err = io.StringIO(), io.StringIO()
+    code = await run_file(path, {"query": 5}, tmp_path / "data", registry, out=out, err=err,
+                          stdin=io.StringIO())
+    assert code == EXIT_FAILED
+    assert "input_schema" in err.getvalue() and "query: 5 is not of type" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    code = await run_file(path, {"query": "lisbon"}, tmp_path / "data", registry, out=out,
+                          err=err, stdin=io.StringIO())
+    assert code == EXIT_OK and json.loads(out.getvalue()) == {"a": "lisbon"}
 
 
 async def test_output_mapping(registry: Registry, saver: Saver, log: Path) -> None:

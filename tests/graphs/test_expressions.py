@@ -100,6 +100,20 @@ def test_binding_paths_never_reach_python_attributes() -> None:
     assert evaluate("$input.tags.__len__ == null") is True
 
 
+@pytest.mark.parametrize("text", ["costs $usd", "US$", "$input.n", "it's $5"])
+def test_a_dollar_inside_a_quoted_string_is_just_text(text: str) -> None:
+    literal = '"' + text + '"' if "'" in text else "'" + text + "'"
+    expression = compile_expression(f"$input.label == {literal}")
+    assert [r.text for r in expression.refs] == ["$input.label"]
+    assert expression.evaluate({"input": {"label": text}}.get) is True
+    assert expression.evaluate({"input": {"label": "other"}}.get) is False
+
+
+def test_a_dollar_in_a_string_is_not_a_reference_at_validation(registry: Registry) -> None:
+    definition = {"id": "w", "nodes": [tool_node("a", "echo", when="'$ghost.x' != 'US$'")]}
+    assert validate_definition(definition, registry).issues == []
+
+
 def test_huge_string_multiplication_is_refused_at_evaluation() -> None:
     expression = compile_expression("'a' * 100000000")
     with pytest.raises(ExpressionError):

@@ -49,6 +49,32 @@ async def test_a_gate_waits_with_its_payload(registry: Registry, saver: Saver,
     }
     assert log_lines(log) == ["search"]
     assert "book" not in run.result.records
+    assert run.result.records["review"]["status"] == "WAITING"
+    assert run.of_type("gate.waiting") == [
+        {"type": "gate.waiting", "gate_id": "review", "node_id": "review",
+         "payload": gate.payload}]
+
+
+async def test_other_branches_go_on_while_a_gate_waits(registry: Registry, saver: Saver,
+                                                       log: Path) -> None:
+    definition = {
+        "id": "side",
+        "nodes": [{"id": "p", "type": "parallel"},
+                  {"id": "gate", "type": "human_gate", "prompt": "go?"},
+                  record_node("after_gate", log),
+                  record_node("work", log), record_node("more_work", log)],
+        "edges": edges("p>gate", "gate>after_gate", "p>work", "work>more_work"),
+    }
+    run = await start_run(definition, registry, saver)
+    assert run.result.status == "WAITING"
+    assert log_lines(log) == ["work", "more_work"]
+    # the gate was open (and announced) before the other branch finished
+    types = [(e["type"], e.get("node_id")) for e in run.events]
+    assert types.index(("gate.waiting", "gate")) < types.index(("node.completed", "more_work"))
+
+    result = await run.decide({"gate": APPROVE})
+    assert result.status == "COMPLETED"
+    assert log_lines(log) == ["work", "more_work", "after_gate"]
 
 
 async def test_approve_continues_with_the_decision(registry: Registry, saver: Saver,
@@ -102,6 +128,23 @@ async def test_on_reject_continue_lets_a_condition_route(
     assert log_lines(log) == [branch]
     assert list(result.output) == [branch]
     assert result.records["review"]["output"]["decision"] == answer["decision"]
+
+
+async def test_a_gate_on_a_branch_not_taken_does_not_wait(registry: Registry, saver: Saver,
+                                                         log: Path) -> None:
+    definition = {
+        "id": "nogate",
+        "nodes": [{"id": "c", "type": "condition", "expression": "'auto'"},
+                  {"id": "ask", "type": "human_gate", "prompt": "?"},
+                  record_node("manual", log), record_node("auto", log)],
+        "edges": [{"from": "c", "to": "ask", "when": "manual"}, *edges("ask>manual"),
+                  {"from": "c", "to": "auto", "default": True}],
+    }
+    run = await start_run(definition, registry, saver)
+    assert run.result.status == "COMPLETED"
+    assert run.status_of("ask") == run.status_of("manual") == "SKIPPED"
+    assert run.of_type("gate.waiting") == []
+    assert log_lines(log) == ["auto"]
 
 
 def two_gates(log: Path) -> dict[str, Any]:

@@ -64,7 +64,8 @@ definitions = _mapping({
 })
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(definitions | json_values)
 def test_validate_never_raises(raw: Any) -> None:
     result = validate_definition(raw, REGISTRY)
