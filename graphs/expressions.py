@@ -59,6 +59,7 @@ class Expression:
     source: str
     refs: tuple[Ref, ...]
     tree: ast.expr
+    text: str = ""  # as written in the definition, for messages
 
     def evaluate(self, scope: Callable[[str], Any]) -> Any:
         names: dict[str, Any] = dict(_LITERAL_NAMES)
@@ -70,9 +71,9 @@ class Expression:
         try:
             return evaluator.eval(self.source, previously_parsed=self.tree)
         except simpleeval.InvalidExpression as exc:
-            raise ExpressionError(f"cannot evaluate {self.source!r}: {exc}") from exc
+            raise ExpressionError(f"cannot evaluate {self.text!r}: {exc}") from exc
         except (ArithmeticError, TypeError, ValueError) as exc:
-            raise ExpressionError(f"cannot evaluate {self.source!r}: {exc}") from exc
+            raise ExpressionError(f"cannot evaluate {self.text!r}: {exc}") from exc
 
 
 def compile_expression(source: Any) -> Expression:
@@ -102,7 +103,7 @@ def compile_expression(source: Any) -> Expression:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"{source!r} is not a valid expression") from exc
     _check_tree(tree, source, len(refs))
-    return Expression(plain.strip(), tuple(refs), tree.body)
+    return Expression(plain.strip(), tuple(refs), tree.body, source.strip())
 
 
 def _check_tree(tree: ast.AST, source: str, ref_count: int) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,7 +32,8 @@ logger = logging.getLogger("graphyard.events")
 BatchHook = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 MAX_BATCH = 500
 SUBSCRIBER_QUEUE = 1000
-MAX_CACHED_SEQS = 10_000  # sequence numbers are re-read from the log when dropped
+MAX_CACHED_SEQS = 10_000
+_EVENTS = RunEvent.__table__  # sequence numbers are re-read from the log when dropped
 
 
 @dataclass
@@ -149,7 +150,7 @@ class EventLog:
                         select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id))
                     self._last_seq[run_id] = int(last or 0)
                 events, rows = self._number(batch)
-                await session.execute(insert(RunEvent), rows)
+                await session.execute(_EVENTS.insert(), rows)  # Core: no ORM bookkeeping
                 if self.on_batch is not None:
                     await self.on_batch(session, events)
                 await session.commit()

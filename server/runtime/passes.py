@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from graphs.compile import CompiledWorkflow, GraphCache
 from graphs.runner import RunResult, drive, pending_gates, run_config, settle
 from graphs.validate import validate_definition
-from server.crud.runs import init_node_states, load_run, transition_run, update_run
+from server.crud.runs import (
+    init_node_states,
+    list_node_states,
+    load_run,
+    transition_run,
+    update_run,
+)
 from server.crud.workflows import get_workflow
 from server.db.engine import Database
 from server.db.models import Run
@@ -31,7 +37,8 @@ from server.statuses import NodeStatus, RunStatus
 
 logger = logging.getLogger("graphyard.executor")
 _RUNNING = [RunStatus.RUNNING]
-WAITED_EVENTS = frozenset({"node.completed", "node.failed", "node.skipped", "gate.waiting"})
+ENDED_EVENTS = {"node.completed": NodeStatus.COMPLETED.value, "node.skipped": NodeStatus.SKIPPED.value,
+                "node.failed": NodeStatus.FAILED.value}
 
 
 class RunPasses:
@@ -80,7 +87,9 @@ class RunPasses:
                     if run.started_at is None:
                         await update_run(session, run_id, started_at=utcnow())
                     await session.commit()
-            result = await self._pass(workflow, run, checkpoint_id)
+                ended = {s.node_id: s.status for s in await list_node_states(session, run_id)
+                         if s.status in ENDED_EVENTS.values()}
+            result = await self._pass(workflow, run, checkpoint_id, ended)
             first, checkpoint_id = False, None
             if not await self._finish(workflow, run, result):
                 return
@@ -98,7 +107,8 @@ class RunPasses:
         return bool(snapshot.next), None
 
     async def _pass(
-        self, workflow: CompiledWorkflow, run: Run, checkpoint_id: str | None
+        self, workflow: CompiledWorkflow, run: Run, checkpoint_id: str | None,
+        ended: dict[str, str],
     ) -> RunResult:
         if checkpoint_id is not None:
             go, payload = True, None
@@ -110,16 +120,19 @@ class RunPasses:
         pending: list[asyncio.Future[dict[str, Any]]] = []
 
         async def on_event(event: dict[str, Any]) -> None:
-            # Progress, tokens and starts are queued without waiting; an event that ends a
-            # node waits until it (and everything queued before it) is stored, so the log
-            # never falls far behind the checkpoints.
+            # Queued, not awaited: the writer stores events in batches while the graph
+            # goes on. The pass waits for all of them before it records how it ended.
+            status = ENDED_EVENTS.get(event["type"])
+            if event["type"] == "node.started":
+                ended.pop(event["node_id"], None)  # runs again (retry, resume): may end again
+            elif status is not None:
+                # On resume LangGraph replays the saved writes of a step's finished nodes;
+                # a node whose end is already recorded is not announced twice.
+                if ended.get(event["node_id"]) == status:
+                    return
+                ended[event["node_id"]] = status
             data = {k: v for k, v in event.items() if k != "type"}
-            done = self.events.post(run.run_id, event["type"], data)
-            if event["type"] in WAITED_EVENTS:
-                await asyncio.shield(done)
-                pending.clear()
-            else:
-                pending.append(done)
+            pending.append(self.events.post(run.run_id, event["type"], data))
 
         try:
             return await drive(workflow, run.run_id, payload, on_event,
