@@ -78,7 +78,7 @@ async def measure(runs: int, nodes: int) -> dict[str, float]:
                 "raw_same_tool": (raw_chain(nodes, True, saver), lambda: {"x": 1}),
                 "raw_trivial": (raw_chain(nodes, False, saver), lambda: {"x": 1}),
             }
-            for name, (graph, make_input) in graphs.items():  # warm up every graph first
+            for graph, make_input in graphs.values():  # warm up every graph first
                 await time_runs(graph.ainvoke, make_input, 20)
             for _ in range(5):  # interleave rounds so drift hits every variant alike
                 for name, (graph, make_input) in graphs.items():

@@ -16,10 +16,16 @@ from langgraph.graph import END, START, StateGraph
 from checkpoints import DURABILITY, open_checkpointer
 
 
+class Raw3(TypedDict, total=False):
+    s0: Any
+    s1: Any
+    s2: Any
+
+
 def _raw_three(checkpointer: Any) -> Any:
-    state = TypedDict("Raw3", {"s0": Any, "s1": Any, "s2": Any}, total=False)  # type: ignore[misc]
-    builder: StateGraph[Any] = StateGraph(state)
+    builder: StateGraph[Any] = StateGraph(Raw3)
     for i in range(3):
+
         async def node(_: dict[str, Any], i: int = i) -> dict[str, Any]:
             return {f"s{i}": i}
 
@@ -60,10 +66,33 @@ def seed_history(db_path: Path, runs: int, events_per_run: int, workflow: str = 
         for i in range(first, min(first + batch, runs)):
             rid = str(uuid.uuid4())
             ts = (base + timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S.%f")
-            run_rows.append((rid, "default", workflow, 1, "COMPLETED", "{}", "{}", None, usage,
-                             1.0, None, 0, None, events_per_run, ts, ts, ts, None, None))
-            event_rows += [(rid, seq, "node.completed", ts, '{"node_id": "s0", "output": 0}')
-                           for seq in range(1, events_per_run + 1)]
+            run_rows.append(
+                (
+                    rid,
+                    "default",
+                    workflow,
+                    1,
+                    "COMPLETED",
+                    "{}",
+                    "{}",
+                    None,
+                    usage,
+                    1.0,
+                    None,
+                    0,
+                    None,
+                    events_per_run,
+                    ts,
+                    ts,
+                    ts,
+                    None,
+                    None,
+                )
+            )
+            event_rows += [
+                (rid, seq, "node.completed", ts, '{"node_id": "s0", "output": 0}')
+                for seq in range(1, events_per_run + 1)
+            ]
         db.executemany(f"INSERT INTO runs VALUES ({','.join('?' * 19)})", run_rows)
         db.executemany("INSERT INTO run_events VALUES (?,?,?,?,?)", event_rows)
         db.commit()

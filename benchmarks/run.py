@@ -22,12 +22,32 @@ from benchmarks.raw_and_seed import raw_throughput, seed_history
 from benchmarks.server_bench import Bench, pct
 from benchmarks.serverproc import ServerProcess
 
-FULL = {"latency": 200, "throughput": 400, "events": 50, "cancel": 100, "gate": 100,
-        "completed": 1000, "waiting": 1000, "scale_runs": 100_000, "scale_events": 10,
-        "engine_runs": 150, "reads": 30}
-QUICK = {"latency": 5, "throughput": 16, "events": 3, "cancel": 3, "gate": 3,
-         "completed": 20, "waiting": 10, "scale_runs": 200, "scale_events": 10,
-         "engine_runs": 10, "reads": 3}
+FULL = {
+    "latency": 200,
+    "throughput": 400,
+    "events": 50,
+    "cancel": 100,
+    "gate": 100,
+    "completed": 1000,
+    "waiting": 1000,
+    "scale_runs": 100_000,
+    "scale_events": 10,
+    "engine_runs": 150,
+    "reads": 30,
+}
+QUICK = {
+    "latency": 5,
+    "throughput": 16,
+    "events": 3,
+    "cancel": 3,
+    "gate": 3,
+    "completed": 20,
+    "waiting": 10,
+    "scale_runs": 200,
+    "scale_events": 10,
+    "engine_runs": 10,
+    "reads": 3,
+}
 
 
 def machine() -> str:
@@ -47,25 +67,57 @@ async def server_figures(sizes: dict[str, int], folder: Path) -> list[tuple[str,
     try:
         await bench.setup()
         lat = await bench.latency(sizes["latency"])
-        rows.append(("create + execute + wait, 3 nodes, p50 / p95", f"{pct(lat, .5):.1f} / {pct(lat, .95):.1f} ms", "p50 <= 25 ms"))
+        rows.append(
+            (
+                "create + execute + wait, 3 nodes, p50 / p95",
+                f"{pct(lat, 0.5):.1f} / {pct(lat, 0.95):.1f} ms",
+                "p50 <= 25 ms",
+            )
+        )
         cpu = []
         for c in (1, 8, 32):
             rate, cpu_ms = await bench.throughput(sizes["throughput"], c)
             cpu.append(cpu_ms)
-            rows.append((f"throughput at concurrency {c}", f"{rate:.1f} runs/s", ">= 100 runs/s at 32" if c == 32 else ""))
+            rows.append(
+                (
+                    f"throughput at concurrency {c}",
+                    f"{rate:.1f} runs/s",
+                    ">= 100 runs/s at 32" if c == 32 else "",
+                )
+            )
         raw = await raw_throughput(folder, sizes["throughput"], 32)
-        rows.append(("raw LangGraph, same graph and saver, concurrency 32", f"{raw:.1f} runs/s", ""))
+        rows.append(
+            ("raw LangGraph, same graph and saver, concurrency 32", f"{raw:.1f} runs/s", "")
+        )
         rows.append(("server / raw at concurrency 32", f"{rate / raw:.2f}", ">= 0.8"))
         rows.append(("server CPU per run", f"{statistics.median(cpu):.1f} ms", ""))
         first = await bench.first_event(sizes["events"])
-        rows.append(("execute -> first SSE event, p50", f"{pct(first, .5):.1f} ms", "<= 15 ms"))
+        rows.append(("execute -> first SSE event, p50", f"{pct(first, 0.5):.1f} ms", "<= 15 ms"))
         cancel = await bench.cancel(sizes["cancel"])
-        rows.append(("cancel latency p50 / p99", f"{pct(cancel, .5):.1f} / {pct(cancel, .99):.1f} ms", "p99 <= 100 ms"))
+        rows.append(
+            (
+                "cancel latency p50 / p99",
+                f"{pct(cancel, 0.5):.1f} / {pct(cancel, 0.99):.1f} ms",
+                "p99 <= 100 ms",
+            )
+        )
         gate = await bench.gate_round_trip(sizes["gate"])
-        rows.append(("gate decision -> COMPLETED, p50", f"{pct(gate, .5):.1f} ms", "<= 25 ms"))
+        rows.append(("gate decision -> COMPLETED, p50", f"{pct(gate, 0.5):.1f} ms", "<= 25 ms"))
         done, waiting = await bench.memory(sizes["completed"], sizes["waiting"])
-        rows.append((f"RSS growth per completed run ({sizes['completed']} runs)", f"{done:.2f} KiB", "<= 5 KiB"))
-        rows.append((f"RSS per run WAITING at a gate ({sizes['waiting']} runs)", f"{waiting:.2f} KiB", "<= 20 KiB"))
+        rows.append(
+            (
+                f"RSS growth per completed run ({sizes['completed']} runs)",
+                f"{done:.2f} KiB",
+                "<= 5 KiB",
+            )
+        )
+        rows.append(
+            (
+                f"RSS per run WAITING at a gate ({sizes['waiting']} runs)",
+                f"{waiting:.2f} KiB",
+                "<= 20 KiB",
+            )
+        )
         rows += await scale_rows(bench, server, sizes)
     finally:
         await bench.close()
@@ -73,19 +125,30 @@ async def server_figures(sizes: dict[str, int], folder: Path) -> list[tuple[str,
     return rows
 
 
-async def scale_rows(bench: Bench, server: ServerProcess, sizes: dict[str, int]) -> list[tuple[str, str, str]]:
+async def scale_rows(
+    bench: Bench, server: ServerProcess, sizes: dict[str, int]
+) -> list[tuple[str, str, str]]:
     probe = await bench.run("three")
     before = await bench.read_latencies(probe["run_id"], sizes["reads"])
-    await asyncio.to_thread(seed_history, server.data_dir / "graphyard.db", sizes["scale_runs"],
-                            sizes["scale_events"])
+    await asyncio.to_thread(
+        seed_history, server.data_dir / "graphyard.db", sizes["scale_runs"], sizes["scale_events"]
+    )
     after = await bench.read_latencies(probe["run_id"], sizes["reads"])
     label = f"{sizes['scale_runs']:,} runs, {sizes['scale_runs'] * sizes['scale_events']:,} events"
-    return [(f"{name} at {label} / before", f"{after[name]:.1f} / {before[name]:.1f} ms "
-             f"({after[name] / before[name]:.2f}x)", "<= 2x") for name in ("status", "list", "replay")]
+    return [
+        (
+            f"{name} at {label} / before",
+            f"{after[name]:.1f} / {before[name]:.1f} ms ({after[name] / before[name]:.2f}x)",
+            "<= 2x",
+        )
+        for name in ("status", "list", "replay")
+    ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check it runs")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -94,10 +157,14 @@ def main() -> None:
         rows = asyncio.run(server_figures(sizes, Path(tmp)))
     print(f"Machine: {machine()}\n")
     print("| measure | value | target |\n|---|---:|---|")
-    print(f"| engine: 10-node chain, Graphyard / hand-written StateGraph (same tool calls) | "
-          f"{engine['graphyard'] / engine['raw_same_tool']:.2f}x | <= 1.3x |")
-    print(f"| engine: Graphyard / hand-written StateGraph of empty nodes | "
-          f"{engine['graphyard'] / engine['raw_trivial']:.2f}x | |")
+    print(
+        f"| engine: 10-node chain, Graphyard / hand-written StateGraph (same tool calls) | "
+        f"{engine['graphyard'] / engine['raw_same_tool']:.2f}x | <= 1.3x |"
+    )
+    print(
+        f"| engine: Graphyard / hand-written StateGraph of empty nodes | "
+        f"{engine['graphyard'] / engine['raw_trivial']:.2f}x | |"
+    )
     for name, value, target in rows:
         print(f"| {name} | {value} | {target} |")
 

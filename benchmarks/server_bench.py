@@ -14,14 +14,25 @@ import httpx
 from benchmarks.serverproc import TOKEN, ServerProcess
 
 PROJECT = "/api/projects/default"
-THREE = {"id": "three", "steps": [
-    {"id": f"s{i}", "type": "tool_call", "tool": "echo", "inputs": {"value": i}} for i in range(3)]}
-GATED = {"id": "gated", "steps": [
-    {"id": "before", "type": "tool_call", "tool": "echo", "inputs": {"value": 1}},
-    {"id": "ok", "type": "human_gate", "prompt": "go?"},
-    {"id": "after", "type": "tool_call", "tool": "echo", "inputs": {"value": 2}}]}
-SLOW = {"id": "slow", "steps": [
-    {"id": "wait", "type": "tool_call", "tool": "delay", "inputs": {"seconds": 30}}]}
+THREE = {
+    "id": "three",
+    "steps": [
+        {"id": f"s{i}", "type": "tool_call", "tool": "echo", "inputs": {"value": i}}
+        for i in range(3)
+    ],
+}
+GATED = {
+    "id": "gated",
+    "steps": [
+        {"id": "before", "type": "tool_call", "tool": "echo", "inputs": {"value": 1}},
+        {"id": "ok", "type": "human_gate", "prompt": "go?"},
+        {"id": "after", "type": "tool_call", "tool": "echo", "inputs": {"value": 2}},
+    ],
+}
+SLOW = {
+    "id": "slow",
+    "steps": [{"id": "wait", "type": "tool_call", "tool": "delay", "inputs": {"seconds": 30}}],
+}
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -35,8 +46,11 @@ class Bench:
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
         self.client = httpx.AsyncClient(
-            base_url=server.base + PROJECT, headers={"Authorization": f"Bearer {TOKEN}"},
-            timeout=120, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+            base_url=server.base + PROJECT,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=120,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=200),
+        )
 
     async def setup(self) -> None:
         for definition in (THREE, GATED, SLOW):
@@ -44,8 +58,10 @@ class Bench:
             response.raise_for_status()
 
     async def run(self, workflow: str, wait: bool = True) -> dict[str, Any]:
-        response = await self.client.post("/workflows/runs", json={
-            "workflow_id": workflow, "execute": True, "wait": wait, "timeout_seconds": 120})
+        response = await self.client.post(
+            "/workflows/runs",
+            json={"workflow_id": workflow, "execute": True, "wait": wait, "timeout_seconds": 120},
+        )
         response.raise_for_status()
         return dict(response.json())
 
@@ -120,8 +136,9 @@ class Bench:
                 "GET", f"/workflows/runs/{rid}/events", params={"last_event_id": last}
             ) as stream:
                 start = time.perf_counter()
-                await self.client.post(f"/workflows/runs/{rid}/gates/ok/decision",
-                                       json={"decision": "approve"})
+                await self.client.post(
+                    f"/workflows/runs/{rid}/gates/ok/decision", json={"decision": "approve"}
+                )
                 async for line in stream.aiter_lines():
                     if line.startswith("data:") and '"COMPLETED"' in line:
                         samples.append((time.perf_counter() - start) * 1000)
@@ -138,8 +155,11 @@ class Bench:
                     break
         return last
 
-    async def memory(self, completed: int, waiting: int, concurrency: int = 16) -> tuple[float, float]:
+    async def memory(
+        self, completed: int, waiting: int, concurrency: int = 16
+    ) -> tuple[float, float]:
         """KiB of RSS growth per completed run, and per run left WAITING at a gate."""
+
         async def many(workflow: str, count: int) -> None:
             sem = asyncio.Semaphore(concurrency)
 
@@ -168,6 +188,7 @@ class Bench:
 
     async def read_latencies(self, rid: str, n: int) -> dict[str, float]:
         """Median ms of a run's status, the run list, and a full replay of its events."""
+
         async def replay() -> None:
             async with self.client.stream("GET", f"/workflows/runs/{rid}/events") as stream:
                 async for _ in stream.aiter_lines():

@@ -28,13 +28,27 @@ class ServerProcess:
         self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "GRAPHYARD_ADMIN_TOKEN": TOKEN, "GRAPHYARD_LOAD_EXAMPLES": "false",
-               "GRAPHYARD_MAX_CONCURRENT_RUNS": str(max_concurrent)}
-        self.log = open(data_dir.parent / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        env = {
+            **os.environ,
+            "GRAPHYARD_ADMIN_TOKEN": TOKEN,
+            "GRAPHYARD_LOAD_EXAMPLES": "false",
+            "GRAPHYARD_MAX_CONCURRENT_RUNS": str(max_concurrent),
+        }
+        self.log = open(data_dir.parent / "server.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
-             "--data-dir", str(data_dir)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

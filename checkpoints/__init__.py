@@ -10,10 +10,11 @@ from typing import Any
 import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.types import Durability
 
 # Runs write through `durability="sync"`: each superstep's checkpoint is committed before
 # the next step starts, so a SIGKILL loses at most the step in flight (measured in DESIGN.md).
-DURABILITY = "sync"
+DURABILITY: Durability = "sync"
 
 # Why each PRAGMA:
 # - journal_mode=WAL: readers (status, history) never block the one writer.
@@ -32,7 +33,7 @@ def sqlite_path(url: str) -> str:
     """A file path from `sqlite:///path`, `sqlite+aiosqlite:///path` or a bare path."""
     for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
         if url.startswith(prefix):
-            return url[len(prefix):]
+            return url[len(prefix) :]
     return url
 
 

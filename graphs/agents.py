@@ -19,10 +19,12 @@ def read_langgraph_json(path: str | Path) -> dict[str, str]:
     """The `graphs` mapping of a langgraph.json file: name -> "./file.py:attribute"."""
     config = json.loads(Path(path).read_text(encoding="utf-8"))
     graphs = config.get("graphs", {})
-    return {name: (spec if isinstance(spec, str) else spec["path"]) for name, spec in graphs.items()}
+    return {
+        name: (spec if isinstance(spec, str) else spec["path"]) for name, spec in graphs.items()
+    }
 
 
-def load_graph_spec(spec: str, base_dir: Path) -> Pregel:
+def load_graph_spec(spec: str, base_dir: Path) -> Pregel[Any, Any, Any, Any]:
     """Import `./file.py:attr` relative to `base_dir` and return the graph it names.
 
     The attribute may be a compiled graph, a StateGraph (compiled here), or a function
@@ -57,7 +59,7 @@ class AgentRegistry:
     def __init__(self, langgraph_json: str | Path | None = None) -> None:
         self._specs: dict[str, str] = {}
         self._base = Path(".")
-        self._loaded: dict[str, Pregel] = {}
+        self._loaded: dict[str, Pregel[Any, Any, Any, Any]] = {}
         if langgraph_json is not None and Path(langgraph_json).is_file():
             self._base = Path(langgraph_json).resolve().parent
             self._specs = read_langgraph_json(langgraph_json)
@@ -68,7 +70,7 @@ class AgentRegistry:
     def names(self) -> list[str]:
         return sorted(self._specs)
 
-    def graph(self, name: str) -> Pregel:
+    def graph(self, name: str) -> Pregel[Any, Any, Any, Any]:
         if name not in self._specs:
             raise AgentUnavailable(f"no agent graph named {name!r} in langgraph.json")
         if name not in self._loaded:

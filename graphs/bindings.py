@@ -71,7 +71,11 @@ def lookup(ref: Ref, scope: Callable[[str], Any]) -> Any:
     value = scope(ref.root)
     for part in ref.path:
         if isinstance(part, int):
-            value = value[part] if isinstance(value, list) and -len(value) <= part < len(value) else None
+            value = (
+                value[part]
+                if isinstance(value, list) and -len(value) <= part < len(value)
+                else None
+            )
         else:
             value = value.get(part) if isinstance(value, dict) else None
         if value is None:

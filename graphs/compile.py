@@ -34,7 +34,7 @@ class CompiledWorkflow:
     """A compiled graph plus what a runner needs to start it and read its state."""
 
     spec: WorkflowSpec
-    graph: Pregel
+    graph: Pregel[Any, Any, Any, Any]
 
     def initial_state(self, run_input: dict[str, Any] | None) -> dict[str, Any]:
         data = dict(run_input or {})
@@ -66,7 +66,9 @@ def build_state_type(spec: WorkflowSpec) -> type:
     fields: dict[str, Any] = {"input": dict, "context": dict, "output": Any}
     for node in spec.nodes:
         fields[node_key(node.id)] = dict
-    return TypedDict(f"State_{spec.id.replace('-', '_')}", fields, total=False)  # type: ignore[operator]
+    # A TypedDict made at run time: one key per node, so each node writes only its own.
+    state: type = TypedDict(f"State_{spec.id.replace('-', '_')}", fields, total=False)  # type: ignore[misc]
+    return state
 
 
 def compile_workflow(
@@ -82,16 +84,18 @@ def compile_workflow(
     exits: dict[str, str] = {}  # the LangGraph node after which a definition node is done
     for node in spec.nodes:
         runner = NodeRunner(node, spec.settings, registry, incoming[node.id], outgoing[node.id])
-        builder.add_node(node.id, runner)
+        builder.add_node(node.id, runner)  # type: ignore[type-var]  # state is a runtime TypedDict
         exits[node.id] = node.id
         if node.type == "human_gate":
             exits[node.id] = decide_node_name(node.id)
-            builder.add_node(exits[node.id], runner.decide, defer=True)
+            builder.add_node(exits[node.id], runner.decide, defer=True)  # type: ignore[type-var]
             builder.add_edge(node.id, exits[node.id])
     for node in spec.nodes:
         _wire(builder, node.id, [exits[e.source] for e in incoming[node.id]])
     sinks = [exits[n] for n, outs in outgoing.items() if not outs]
-    builder.add_node(OUTPUT_NODE, _output_node(spec, [n for n, outs in outgoing.items() if not outs]))
+    builder.add_node(
+        OUTPUT_NODE, _output_node(spec, [n for n, outs in outgoing.items() if not outs])
+    )
     _wire(builder, OUTPUT_NODE, sinks)
     builder.add_edge(OUTPUT_NODE, END)
     return CompiledWorkflow(spec, builder.compile(checkpointer=checkpointer, name=spec.id))
@@ -127,8 +131,9 @@ class GraphCache:
     A compiled graph is safe to share between concurrent runs, so each version is built once.
     """
 
-    def __init__(self, registry: Registry, checkpointer: BaseCheckpointSaver[Any] | None,
-                 size: int = 256) -> None:
+    def __init__(
+        self, registry: Registry, checkpointer: BaseCheckpointSaver[Any] | None, size: int = 256
+    ) -> None:
         self.registry = registry
         self.checkpointer = checkpointer
         self.size = size

@@ -10,7 +10,7 @@ from langchain_core.tools import tool
 
 from graphs.errors import RetryableError
 
-_HOTELS = [
+_HOTELS: list[dict[str, Any]] = [
     {"name": "Harbour View", "city": "lisbon", "price": 180, "rating": 4.6},
     {"name": "Old Town Rooms", "city": "lisbon", "price": 95, "rating": 4.1},
     {"name": "Grand Atlantic", "city": "lisbon", "price": 320, "rating": 4.8},

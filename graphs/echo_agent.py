@@ -23,7 +23,9 @@ class AgentState(TypedDict, total=False):
 
 async def draft(state: AgentState) -> dict[str, Any]:
     """Answer the question (or the last message) with the offline echo model."""
-    question = state.get("question") or (state["messages"][-1].text if state.get("messages") else "")
+    question = state.get("question") or (
+        state["messages"][-1].text if state.get("messages") else ""
+    )
     prompt = [SystemMessage("You are a helpful assistant."), HumanMessage(f"Answer: {question}")]
     reply = await FakeEchoChatModel().ainvoke(prompt)
     return {"messages": [HumanMessage(question), reply], "answer": reply.text}

@@ -23,7 +23,14 @@ from graphs.bindings import REF_RE, Ref, lookup, parse_ref
 MAX_EXPRESSION_LENGTH = 2000
 _STRING_RE = re.compile(r"'(?:[^'\\\n]|\\.)*'" + r'|"(?:[^"\\\n]|\\.)*"')  # quoted literals
 _STRING_OR_REF_RE = re.compile(rf"(?P<string>{_STRING_RE.pattern})|{REF_RE.pattern}")
-_LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+_LITERAL_NAMES = {
+    "true": True,
+    "false": False,
+    "null": None,
+    "True": True,
+    "False": False,
+    "None": None,
+}
 
 _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
     ast.Add: simpleeval.safe_add,
@@ -43,8 +50,18 @@ _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
     ast.UAdd: operator.pos,
 }
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
-    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.UnaryOp, ast.Compare,
-    ast.Name, ast.Load, ast.Constant, ast.List, *_OPERATORS,
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.List,
+    *_OPERATORS,
 )
 
 

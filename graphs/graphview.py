@@ -96,8 +96,12 @@ def graph_view(spec: WorkflowSpec) -> dict[str, Any]:
     """Nodes, edges, levels and a Mermaid flowchart of a valid workflow."""
     edges = [(e.source, e.target) for e in spec.edges]
     lines = ["flowchart TD"]
-    shapes = {"condition": ("{", "}"), "human_gate": ("[/", "/]"), "parallel": ("[[", "]]"),
-              "join": ("((", "))")}
+    shapes = {
+        "condition": ("{", "}"),
+        "human_gate": ("[/", "/]"),
+        "parallel": ("[[", "]]"),
+        "join": ("((", "))"),
+    }
     for node in spec.nodes:
         left, right = shapes.get(node.type, ("[", "]"))
         label = (node.name or node.id).replace('"', "'")
@@ -112,8 +116,12 @@ def graph_view(spec: WorkflowSpec) -> dict[str, Any]:
             for n in spec.nodes
         ],
         "edges": [
-            {"from": e.source, "to": e.target, "when": e.when if e.has_when else None,
-             "default": e.default}
+            {
+                "from": e.source,
+                "to": e.target,
+                "when": e.when if e.has_when else None,
+                "default": e.default,
+            }
             for e in spec.edges
         ],
         "levels": levels_of([n.id for n in spec.nodes], edges),

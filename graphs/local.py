@@ -18,8 +18,14 @@ from graphs.spec import WorkflowSpec, parse_definition
 from graphs.validate import validate_definition
 
 EXIT_OK, EXIT_FAILED, EXIT_WAITING = 0, 1, 3
-_MARKS = {"node.started": "...", "node.completed": "ok ", "node.failed": "ERR",
-          "node.skipped": "-- ", "node.retrying": "<> ", "node.progress": "   "}
+_MARKS = {
+    "node.started": "...",
+    "node.completed": "ok ",
+    "node.failed": "ERR",
+    "node.skipped": "-- ",
+    "node.retrying": "<> ",
+    "node.progress": "   ",
+}
 
 
 def load_spec(path: Path, registry: Registry) -> WorkflowSpec:
@@ -28,7 +34,9 @@ def load_spec(path: Path, registry: Registry) -> WorkflowSpec:
     result = validate_definition(raw, registry)
     if result.spec is None:
         lines = [f"  {i.path or '(root)'}: {i.code}: {i.message}" for i in result.issues]
-        raise DefinitionError(f"{path} is not a valid workflow:\n" + "\n".join(lines), result.issues)
+        raise DefinitionError(
+            f"{path} is not a valid workflow:\n" + "\n".join(lines), result.issues
+        )
     return result.spec
 
 
@@ -53,7 +61,9 @@ class Console:
         if kind == "node.failed":
             detail = f": {event['error']['message']}"
         elif kind == "node.retrying":
-            detail = f": retry {event['attempt']} in {event['delay_seconds']:g} s ({event.get('error')})"
+            detail = (
+                f": retry {event['attempt']} in {event['delay_seconds']:g} s ({event.get('error')})"
+            )
         elif kind == "node.progress":
             detail = f" {json.dumps(event['data'])}"
         self.err.write(f"{_MARKS.get(kind, '   ')} {event.get('node_id', '')} {kind}{detail}\n")
@@ -78,15 +88,22 @@ class Console:
 
 
 async def run_file(
-    path: Path, run_input: dict[str, Any], data_dir: Path, registry: Registry,
-    resume: str | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+    path: Path,
+    run_input: dict[str, Any],
+    data_dir: Path,
+    registry: Registry,
+    resume: str | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
     stdin: TextIO = sys.stdin,
 ) -> int:
     """Run (or resume) a local run of the workflow in `path`; returns the exit code."""
     spec = load_spec(path, registry)
     problems = input_errors(spec, run_input)
     if problems and resume is None:
-        err.write("input does not match the workflow's input_schema:\n  " + "\n  ".join(problems) + "\n")
+        err.write(
+            "input does not match the workflow's input_schema:\n  " + "\n  ".join(problems) + "\n"
+        )
         return EXIT_FAILED
     console = Console(err, stdin)
     async with open_checkpointer(str(data_dir / "local-runs.sqlite")) as saver:
@@ -94,9 +111,11 @@ async def run_file(
         run_id = resume or str(uuid.uuid4())
         err.write(f"run {run_id}\n")
         timeout = spec.settings.max_execution_time_seconds
+        result: RunResult | None
         if resume is None:
-            result = await drive(workflow, run_id, workflow.initial_state(run_input), console.event,
-                                 timeout=timeout)
+            result = await drive(
+                workflow, run_id, workflow.initial_state(run_input), console.event, timeout=timeout
+            )
         else:
             result = await _resume(workflow, run_id, console, timeout)
             if result is None:
@@ -107,16 +126,21 @@ async def run_file(
             for gate in result.gates:
                 answer = console.ask(gate)
                 if answer is None:
-                    err.write(f"\nwaiting at gate {gate.gate_id}; continue with: "
-                              f"graphyard run {path} --resume {run_id}\n")
+                    err.write(
+                        f"\nwaiting at gate {gate.gate_id}; continue with: "
+                        f"graphyard run {path} --resume {run_id}\n"
+                    )
                     return EXIT_WAITING
                 decisions[gate.interrupt_id] = answer
-            result = await drive(workflow, run_id, decision_command(decisions), console.event,
-                                 timeout=timeout)
+            result = await drive(
+                workflow, run_id, decision_command(decisions), console.event, timeout=timeout
+            )
     return _report(result, out, err)
 
 
-async def _resume(workflow: Any, run_id: str, console: Console, timeout: float | None) -> RunResult | None:
+async def _resume(
+    workflow: Any, run_id: str, console: Console, timeout: float | None
+) -> RunResult | None:
     snapshot = await workflow.graph.aget_state({"configurable": {"thread_id": run_id}})
     if not snapshot.values:
         return None

@@ -122,7 +122,9 @@ def check_model(spec: str) -> None:
             f"model {spec!r} needs the package {package!r}: pip install {package}"
         )
     if importlib.util.find_spec("langchain") is None:
-        raise ModelUnavailable(f"model {spec!r} needs the package 'langchain': pip install langchain")
+        raise ModelUnavailable(
+            f"model {spec!r} needs the package 'langchain': pip install langchain"
+        )
 
 
 def load_model(spec: str) -> BaseChatModel:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command, StateSnapshot
+from langgraph.types import Command, StateSnapshot, StreamMode
 
 from checkpoints import DURABILITY
 from graphs.compile import CompiledWorkflow
@@ -21,6 +21,7 @@ from graphs.errors import NodeFailed
 from graphs.nodes.base import NODE_KEY_PREFIX
 from graphs.nodes.human_gate import DECIDE_PREFIX
 
+STREAM_MODES: list[StreamMode] = ["custom", "updates"]
 EventSink = Callable[[dict[str, Any]], Awaitable[None]]
 Outcome = Literal["COMPLETED", "FAILED", "WAITING"]
 
@@ -83,8 +84,12 @@ def _record_event(node_id: str, record: dict[str, Any]) -> dict[str, Any] | None
     if status == "FAILED":
         return {"type": "node.failed", "node_id": node_id, "error": record.get("error")}
     if status == "WAITING":
-        return {"type": "gate.waiting", "gate_id": node_id, "node_id": node_id,
-                "payload": record.get("payload")}
+        return {
+            "type": "gate.waiting",
+            "gate_id": node_id,
+            "node_id": node_id,
+            "payload": record.get("payload"),
+        }
     return None
 
 
@@ -114,10 +119,12 @@ async def drive(
     config = run_config(run_id, checkpoint_id)
     try:
         async with asyncio.timeout(timeout):
-            async for mode, chunk in workflow.graph.astream(
-                payload, config, stream_mode=["custom", "updates"], durability=DURABILITY
-            ):
-                events = [chunk] if mode == "custom" else update_events(chunk)
+            stream = workflow.graph.astream(
+                payload, config, stream_mode=STREAM_MODES, durability=DURABILITY
+            )
+            async for mode, chunk in stream:
+                data = cast(dict[str, Any], chunk)
+                events = [data] if mode == "custom" else update_events(data)
                 for event in events:
                     await on_event(event)
     except NodeFailed as exc:
@@ -138,7 +145,9 @@ async def settle(workflow: CompiledWorkflow, run_id: str) -> RunResult:
     if gates:
         return RunResult("WAITING", gates=gates, records=records)
     failed = [
-        r["error"] for r in records.values() if r.get("status") == "FAILED" and not r.get("continued")
+        r["error"]
+        for r in records.values()
+        if r.get("status") == "FAILED" and not r.get("continued")
     ]
     output = snapshot.values.get("output")
     if failed:

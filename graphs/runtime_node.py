@@ -83,8 +83,13 @@ class NodeRunner:
         )
 
     def _skipped(self, reason: str) -> dict[str, Any]:
-        record: dict[str, Any] = {"status": "SKIPPED", "skip_reason": reason, "output": None,
-                                  "attempts": 0, "finished_at": utc_now()}
+        record: dict[str, Any] = {
+            "status": "SKIPPED",
+            "skip_reason": reason,
+            "output": None,
+            "attempts": 0,
+            "finished_at": utc_now(),
+        }
         if self.node.type == "condition":
             record["branches"] = self.defaults
         return {self.key: record}
@@ -104,13 +109,21 @@ class NodeRunner:
         return await self._execute(state)
 
     def _context(self, state: dict[str, Any], emit: Any) -> NodeContext:
-        return NodeContext(self.node, state, self.registry, emit,
-                           [e.source for e in self.incoming], self.outgoing)
+        return NodeContext(
+            self.node, state, self.registry, emit, [e.source for e in self.incoming], self.outgoing
+        )
 
     async def _open_gate(self, state: dict[str, Any]) -> dict[str, Any]:
         payload = await self.kind(self._context(state, lambda *_: None))
-        return {self.key: {"status": "WAITING", "payload": payload, "output": None,
-                           "attempts": 0, "started_at": utc_now()}}
+        return {
+            self.key: {
+                "status": "WAITING",
+                "payload": payload,
+                "output": None,
+                "attempts": 0,
+                "started_at": utc_now(),
+            }
+        }
 
     async def decide(self, state: dict[str, Any]) -> dict[str, Any]:
         """The deferred half of a gate: wait for the decision (an interrupt), then finish."""
@@ -122,8 +135,15 @@ class NodeRunner:
             output = decision_output(self.node.id, self.node.on_reject, answer)
         except HardError as exc:
             return self._failure(exc, 1, record.get("started_at") or utc_now())
-        return {self.key: {**record, "status": "COMPLETED", "output": output, "attempts": 1,
-                           "finished_at": utc_now()}}
+        return {
+            self.key: {
+                **record,
+                "status": "COMPLETED",
+                "output": output,
+                "attempts": 1,
+                "finished_at": utc_now(),
+            }
+        }
 
     async def _execute(self, state: dict[str, Any]) -> dict[str, Any]:
         writer = get_stream_writer()
@@ -147,13 +167,25 @@ class NodeRunner:
                 retry = is_retryable(exc)
                 if retry and attempt < policy.max_attempts:
                     delay = policy.delay(attempt)
-                    emit("node.retrying", {"attempt": attempt + 1, "delay_seconds": delay,
-                                           "error": error_message(exc, self.node)})
+                    emit(
+                        "node.retrying",
+                        {
+                            "attempt": attempt + 1,
+                            "delay_seconds": delay,
+                            "error": error_message(exc, self.node),
+                        },
+                    )
                     await asyncio.sleep(delay)
                     continue
                 return self._failure(exc, attempt, started)
-            record = {"status": "COMPLETED", "output": output, "attempts": attempt,
-                      "started_at": started, "finished_at": utc_now(), **ctx.extra}
+            record = {
+                "status": "COMPLETED",
+                "output": output,
+                "attempts": attempt,
+                "started_at": started,
+                "finished_at": utc_now(),
+                **ctx.extra,
+            }
             if ctx.usage:
                 record["usage"] = ctx.usage
             return {self.key: record}
@@ -168,11 +200,16 @@ class NodeRunner:
         code, message = error_code(exc), error_message(exc, self.node)
         continued = self.node.continues_on_failure
         if not continued and self.settings.stop_on_failure:
-            raise NodeFailed(self.node.id, code, message, retryable=is_retryable(exc),
-                             attempts=attempts) from exc
+            raise NodeFailed(
+                self.node.id, code, message, retryable=is_retryable(exc), attempts=attempts
+            ) from exc
         record: dict[str, Any] = {
-            "status": "FAILED", "output": None, "attempts": attempts, "started_at": started,
-            "finished_at": utc_now(), "continued": continued,
+            "status": "FAILED",
+            "output": None,
+            "attempts": attempts,
+            "started_at": started,
+            "finished_at": utc_now(),
+            "continued": continued,
             "error": {"code": code, "message": message, "node_id": self.node.id},
         }
         if self.node.type == "condition":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import jsonschema
@@ -143,7 +144,9 @@ def _check_top(c: _Checker) -> str | None:
             jsonschema.validators.validator_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
             c.add("input_schema", "invalid_value", f"not a valid JSON Schema: {exc.message}")
-    for key, value in (raw.get("output") or {}).items() if isinstance(raw.get("output"), dict) else ():
+    for key, value in (
+        (raw.get("output") or {}).items() if isinstance(raw.get("output"), dict) else ()
+    ):
         _collect_refs(c, value, f"output.{key}", None)
     key = "steps" if has_steps and not has_nodes else "nodes"
     items = raw.get(key)
@@ -163,8 +166,11 @@ def _check_nodes(c: _Checker, key: str) -> None:
             continue
         node_id = node.get("id")
         if "type" in node and node["type"] not in NODE_TYPES:
-            c.add(f"{base}.type", "unknown_node_type",
-                  f"unknown node type {node['type']!r}; known: {', '.join(NODE_TYPES)}")
+            c.add(
+                f"{base}.type",
+                "unknown_node_type",
+                f"unknown node type {node['type']!r}; known: {', '.join(NODE_TYPES)}",
+            )
             spec = None
             c.model(NodeSpec, {**node, "type": "parallel"}, base)  # still report other fields
         else:
@@ -174,11 +180,16 @@ def _check_nodes(c: _Checker, key: str) -> None:
         if spec is not None:
             _check_node_fields(c, base, spec, node)
             if key == "steps" and spec.type in ("condition", "parallel", "join"):
-                c.add(f"{base}.type", "invalid_value",
-                      f"a `{spec.type}` node needs edges: use `nodes` + `edges` instead of `steps`")
+                c.add(
+                    f"{base}.type",
+                    "invalid_value",
+                    f"a `{spec.type}` node needs edges: use `nodes` + `edges` instead of `steps`",
+                )
 
 
-def _register_node(c: _Checker, base: str, node_id: str, spec: NodeSpec | None, raw: dict[str, Any]) -> None:
+def _register_node(
+    c: _Checker, base: str, node_id: str, spec: NodeSpec | None, raw: dict[str, Any]
+) -> None:
     if node_id in c.nodes:
         first = c.nodes[node_id][0]
         c.add(f"{base}.id", "duplicate_id", f"node id {node_id!r} is already used by {first}")
@@ -191,7 +202,9 @@ def _register_node(c: _Checker, base: str, node_id: str, spec: NodeSpec | None, 
 def _check_node_fields(c: _Checker, base: str, spec: NodeSpec, raw: dict[str, Any]) -> None:
     for name in sorted(_TYPED_FIELDS - _TYPE_FIELDS[spec.type]):
         if name in raw:
-            c.add(f"{base}.{name}", "invalid_value", f"`{name}` has no meaning on a {spec.type} node")
+            c.add(
+                f"{base}.{name}", "invalid_value", f"`{name}` has no meaning on a {spec.type} node"
+            )
     if spec.type == "tool_call":
         _check_tool(c, base, spec)
     elif spec.type == "agent_call":
@@ -226,10 +239,14 @@ def _check_agent(c: _Checker, base: str, spec: NodeSpec) -> None:
         c.add(f"{base}.model", "invalid_value", "give `agent` or `model`, not both")
     if spec.agent is not None and c.registry is not None and spec.agent not in c.registry.agents:
         known = ", ".join(c.registry.agents.names()) or "none"
-        c.add(f"{base}.agent", "unknown_agent", f"no agent graph named {spec.agent!r}; known: {known}")
+        c.add(
+            f"{base}.agent", "unknown_agent", f"no agent graph named {spec.agent!r}; known: {known}"
+        )
     if spec.model is not None:
         if spec.prompt is None:
-            c.add(f"{base}.prompt", "missing_field", "an agent_call with a `model` needs a `prompt`")
+            c.add(
+                f"{base}.prompt", "missing_field", "an agent_call with a `model` needs a `prompt`"
+            )
         if c.registry is not None:
             try:
                 c.registry.check_model(spec.model)
@@ -303,7 +320,7 @@ def _check_edges(c: _Checker, key: str) -> None:
 
 def _step_edges(c: _Checker) -> None:
     ids = list(c.nodes)
-    for k, (a, b) in enumerate(zip(ids, ids[1:], strict=False)):
+    for k, (a, b) in enumerate(pairwise(ids)):
         c.edges.append((f"steps[{k + 1}]", EdgeSpec.model_validate({"from": a, "to": b})))
 
 
@@ -318,8 +335,11 @@ def _check_condition_edges(c: _Checker) -> None:
         if spec.type != "condition":
             for path, edge in outs:
                 if edge.has_when or edge.default:
-                    c.add(path, "invalid_value",
-                          "`when`/`default` on an edge only apply to edges from a condition node")
+                    c.add(
+                        path,
+                        "invalid_value",
+                        "`when`/`default` on an edge only apply to edges from a condition node",
+                    )
             continue
         if not outs:
             c.add(base, "invalid_value", f"condition {node_id!r} has no out-edges to route to")
@@ -328,18 +348,24 @@ def _check_condition_edges(c: _Checker) -> None:
             if edge.has_when and edge.default:
                 c.add(path, "invalid_value", "an edge carries `when` or `default: true`, not both")
             elif not edge.has_when and not edge.default:
-                c.add(f"{path}.when", "missing_field",
-                      f"edges from condition {node_id!r} need `when: <value>` or `default: true`")
+                c.add(
+                    f"{path}.when",
+                    "missing_field",
+                    f"edges from condition {node_id!r} need `when: <value>` or `default: true`",
+                )
             defaults += edge.default
             if edge.default and defaults == 2:
-                c.add(f"{path}.default", "invalid_value",
-                      f"condition {node_id!r} has more than one default edge")
+                c.add(
+                    f"{path}.default",
+                    "invalid_value",
+                    f"condition {node_id!r} has more than one default edge",
+                )
 
 
 def _report_graph(c: _Checker, cycles: list[list[str]], edges: list[tuple[str, str]]) -> None:
     edge_paths = {(e.source, e.target): base for base, e in c.edges}
     for cycle in cycles:
-        ring = cycle + [cycle[0]]
+        ring = [*cycle, cycle[0]]
         path = edge_paths.get((ring[0], ring[1]), "edges")
         c.add(path, "cycle", "cycle: " + " -> ".join(ring))
     touched = {n for pair in edges for n in pair}
@@ -399,13 +425,22 @@ def _check_refs(c: _Checker, edges: list[tuple[str, str]], *, upstream: bool) ->
             if input_keys is not None and key is not None and key not in input_keys:
                 c.add(path, "unknown_reference", f"{ref.text}: input_schema declares no {key!r}")
         elif ref.root == "context":
-            declared = None if input_keys is None and context_keys is None else (
-                (input_keys or set()) | (context_keys or set()))
+            declared = (
+                None
+                if input_keys is None and context_keys is None
+                else ((input_keys or set()) | (context_keys or set()))
+            )
             if declared is not None and key is not None and key not in declared:
-                c.add(path, "unknown_reference",
-                      f"{ref.text}: {key!r} is neither in `context` nor in input_schema")
+                c.add(
+                    path,
+                    "unknown_reference",
+                    f"{ref.text}: {key!r} is neither in `context` nor in input_schema",
+                )
         elif ref.root not in c.nodes:
             c.add(path, "unknown_node", f"{ref.text}: no node named {ref.root!r}")
         elif upstream and owner is not None and ref.root not in ancestors.get(owner, set()):
-            c.add(path, "unknown_reference",
-                  f"{ref.text}: node {ref.root!r} is not upstream of {owner!r}")
+            c.add(
+                path,
+                "unknown_reference",
+                f"{ref.text}: node {ref.root!r} is not upstream of {owner!r}",
+            )

@@ -44,7 +44,7 @@ async def load_workflow_dir(
 ) -> list[str]:
     """Create or version the workflows in `folder`; returns the ids that changed."""
     changed: list[str] = []
-    files = sorted(p for pattern in PATTERNS for p in folder.glob(pattern))
+    files = sorted(p for pattern in PATTERNS for p in folder.glob(pattern))  # noqa: ASYNC240 - at start, a few files
     for path in files:
         raw = _read(path, registry)
         if raw is None:

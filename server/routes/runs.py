@@ -47,7 +47,7 @@ async def create(
     pid: str, body: RunCreate, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunOut:
     """Create a run of a workflow version; `execute` starts it, `wait` waits for it to settle."""
-    _, version = await get_workflow(session, pid, body.workflow_id, body.version)
+    _workflow, version = await get_workflow(session, pid, body.workflow_id, body.version)
     run = await create_run(
         session,
         project_id=pid,
@@ -100,8 +100,12 @@ async def status(
     return await run_status_out(session, run, [n.id for n in workflow.spec.nodes])
 
 
-@router.post("/{rid}/execute", status_code=202, responses=error_responses(400, 403, 404, 409),
-             response_model_exclude_none=True)
+@router.post(
+    "/{rid}/execute",
+    status_code=202,
+    responses=error_responses(400, 403, 404, 409),
+    response_model_exclude_none=True,
+)
 async def execute(
     pid: str,
     rid: str,
@@ -127,8 +131,9 @@ async def execute(
     return RunAction(run_id=rid, status=new, started_at=utcnow(), message=f"run is {new}")
 
 
-@router.post("/{rid}/cancel", responses=error_responses(400, 403, 404),
-             response_model_exclude_none=True)
+@router.post(
+    "/{rid}/cancel", responses=error_responses(400, 403, 404), response_model_exclude_none=True
+)
 async def cancel(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:
@@ -141,8 +146,9 @@ async def cancel(
     )
 
 
-@router.post("/{rid}/pause", responses=error_responses(400, 403, 404),
-             response_model_exclude_none=True)
+@router.post(
+    "/{rid}/pause", responses=error_responses(400, 403, 404), response_model_exclude_none=True
+)
 async def pause(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:
@@ -169,8 +175,12 @@ async def _own_checkpoint(executor: ExecutorDep, rid: str, checkpoint_id: str) -
         )
 
 
-@router.post("/{rid}/resume", status_code=202, responses=error_responses(400, 403, 404),
-             response_model_exclude_none=True)
+@router.post(
+    "/{rid}/resume",
+    status_code=202,
+    responses=error_responses(400, 403, 404),
+    response_model_exclude_none=True,
+)
 async def resume(
     pid: str,
     rid: str,
@@ -192,8 +202,12 @@ async def resume(
     return RunAction(run_id=rid, status=new, resumed_at=utcnow(), message=f"run is {new}")
 
 
-@router.post("/{rid}/retry", status_code=202, responses=error_responses(400, 403, 404),
-             response_model_exclude_none=True)
+@router.post(
+    "/{rid}/retry",
+    status_code=202,
+    responses=error_responses(400, 403, 404),
+    response_model_exclude_none=True,
+)
 async def retry(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:

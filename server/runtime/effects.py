@@ -3,9 +3,10 @@ progress), and the gate rows that mirror a run's pending interrupts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Float, bindparam, case, cast, func, select, update
+from sqlalchemy import Float, Table, bindparam, case, func, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphs.runner import PendingGate
@@ -16,10 +17,14 @@ from server.db.types import utcnow
 from server.statuses import GateStatus, NodeStatus
 
 DONE_NODE_STATUSES = (NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.SKIPPED)
-_FINISHED = {"node.completed": NodeStatus.COMPLETED, "node.skipped": NodeStatus.SKIPPED,
-             "node.failed": NodeStatus.FAILED}
-_NODES = NodeState.__table__
-_RUNS = Run.__table__
+_FINISHED = {
+    "node.completed": NodeStatus.COMPLETED,
+    "node.skipped": NodeStatus.SKIPPED,
+    "node.failed": NodeStatus.FAILED,
+}
+# Core tables: executemany UPDATEs without ORM bookkeeping.
+_NODES = cast(Table, NodeState.__table__)
+_RUNS = cast(Table, Run.__table__)
 
 
 def node_change(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -27,19 +32,32 @@ def node_change(event: dict[str, Any]) -> dict[str, Any] | None:
     kind, attempt = event.get("type"), event.get("attempt")
     now = utcnow()
     if kind == "node.started":
-        change: dict[str, Any] = {"status": NodeStatus.RUNNING.value,
-                                  "attempts": int(attempt or 1), "error": None}
+        change: dict[str, Any] = {
+            "status": NodeStatus.RUNNING.value,
+            "attempts": int(attempt or 1),
+            "error": None,
+        }
         if int(attempt or 1) == 1:
             change["started_at"] = now
         return change
     if kind == "node.retrying":
-        return {"status": NodeStatus.RETRYING.value, "error": {
-            "code": "retrying", "message": event.get("error"), "node_id": event.get("node_id")}}
+        return {
+            "status": NodeStatus.RETRYING.value,
+            "error": {
+                "code": "retrying",
+                "message": event.get("error"),
+                "node_id": event.get("node_id"),
+            },
+        }
     if kind == "gate.waiting":
         return {"status": NodeStatus.WAITING.value, "started_at": now}
     if kind in _FINISHED:
-        return {"status": _FINISHED[kind].value, "completed_at": now,
-                "output": event.get("output"), "error": event.get("error")}
+        return {
+            "status": _FINISHED[kind].value,
+            "completed_at": now,
+            "output": event.get("output"),
+            "error": event.get("error"),
+        }
     return None
 
 
@@ -49,6 +67,7 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
     Changes with the same columns go in one executemany UPDATE, so a batch costs a few
     statements however many events it holds.
     """
+    changes: dict[tuple[str, str], dict[str, Any]] = {}
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     current: dict[str, str] = {}
     finished: set[str] = set()
@@ -57,24 +76,36 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
         change = node_change(event) if isinstance(node_id, str) else None
         if change is None:
             continue
-        groups.setdefault(tuple(sorted(change)), []).append(
-            {**change, "r": event["run_id"], "n": node_id})
+        # A node's later events win. Merge before grouping: the grouped UPDATEs run
+        # group by group, which would otherwise apply a start after the end it preceded.
+        key = (str(event["run_id"]), node_id)
+        changes[key] = {**changes.get(key, {}), **change}
         if event["type"] == "node.started":
             current[event["run_id"]] = str(node_id)
         if event["type"] in _FINISHED:
             finished.add(event["run_id"])
         if event["type"] == "gate.waiting":
-            await open_gate(session, event["run_id"], str(event.get("gate_id")),
-                            node_id=str(node_id), payload=event.get("payload"))
+            await open_gate(
+                session,
+                event["run_id"],
+                str(event.get("gate_id")),
+                node_id=str(node_id),
+                payload=event.get("payload"),
+            )
+    for (run_id, node_id), change in changes.items():
+        groups.setdefault(tuple(sorted(change)), []).append({**change, "r": run_id, "n": node_id})
     for columns, params in groups.items():
-        stmt = _NODES.update().where(_NODES.c.run_id == bindparam("r"),
-                                     _NODES.c.node_id == bindparam("n"))
+        stmt = _NODES.update().where(
+            _NODES.c.run_id == bindparam("r"), _NODES.c.node_id == bindparam("n")
+        )
         await session.execute(stmt.values({c: bindparam(c) for c in columns}), params)
     if current:
         await session.execute(
-            _RUNS.update().where(_RUNS.c.run_id == bindparam("r")).values(
-                current_node=bindparam("node")),
-            [{"r": r, "node": n} for r, n in current.items()])
+            _RUNS.update()
+            .where(_RUNS.c.run_id == bindparam("r"))
+            .values(current_node=bindparam("node")),
+            [{"r": r, "node": n} for r, n in current.items()],
+        )
     for run_id in finished:
         await refresh_progress(session, run_id)
 
@@ -82,14 +113,19 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
 async def refresh_progress(session: AsyncSession, run_id: str) -> None:
     """progress = finished nodes / all nodes, in one statement."""
     mine = _NODES.c.run_id == run_id
-    done = select(func.count()).where(
-        mine, _NODES.c.status.in_([s.value for s in DONE_NODE_STATUSES])).scalar_subquery()
+    done = (
+        select(func.count())
+        .where(mine, _NODES.c.status.in_([s.value for s in DONE_NODE_STATUSES]))
+        .scalar_subquery()
+    )
     total = select(func.count()).where(mine).scalar_subquery()
-    progress = case((total > 0, cast(done, Float) / total), else_=0.0)
+    progress = case((total > 0, sql_cast(done, Float) / total), else_=0.0)
     await session.execute(_RUNS.update().where(_RUNS.c.run_id == run_id).values(progress=progress))
 
 
-async def record_gates(session: AsyncSession, run_id: str, gates: list[PendingGate]) -> list[PendingGate]:
+async def record_gates(
+    session: AsyncSession, run_id: str, gates: list[PendingGate]
+) -> list[PendingGate]:
     """Tie pending interrupts to their gate rows; returns the gates not announced before.
 
     A gate node announces itself (a WAITING row) before it interrupts, and may have been
@@ -102,15 +138,25 @@ async def record_gates(session: AsyncSession, run_id: str, gates: list[PendingGa
         if row is None:
             fresh.append(gate)
         elif row.interrupt_id not in (None, gate.interrupt_id) and row.status != GateStatus.WAITING:
-            row.status, row.decision, row.comment, row.data = GateStatus.WAITING.value, None, None, None
+            row.status, row.decision, row.comment, row.data = (
+                GateStatus.WAITING.value,
+                None,
+                None,
+                None,
+            )
             row.decided_by, row.decided_at, row.created_at = None, None, utcnow()
             fresh.append(gate)
         if row is not None and row.status != GateStatus.WAITING:
             row.interrupt_id = gate.interrupt_id
             continue
-        await open_gate(session, run_id, gate.gate_id, node_id=gate.node_id,
-                        payload=gate.payload,
-                        interrupt_id=gate.interrupt_id)
+        await open_gate(
+            session,
+            run_id,
+            gate.gate_id,
+            node_id=gate.node_id,
+            payload=gate.payload,
+            interrupt_id=gate.interrupt_id,
+        )
         await set_node_state(session, run_id, gate.node_id, NodeStatus.WAITING)
     return fresh
 

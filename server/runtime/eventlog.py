@@ -19,9 +19,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,8 +32,8 @@ logger = logging.getLogger("graphyard.events")
 BatchHook = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 MAX_BATCH = 500
 SUBSCRIBER_QUEUE = 1000
-MAX_CACHED_SEQS = 10_000
-_EVENTS = RunEvent.__table__  # sequence numbers are re-read from the log when dropped
+MAX_CACHED_SEQS = 10_000  # sequence numbers are re-read from the log when dropped
+_EVENTS = cast(Table, RunEvent.__table__)  # Core: a multi-row INSERT, no ORM bookkeeping
 
 
 @dataclass
@@ -63,7 +63,9 @@ class Subscriber:
 class EventLog:
     """Append events durably (batched) and fan them out to live subscribers."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], on_batch: BatchHook | None = None) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], on_batch: BatchHook | None = None
+    ) -> None:
         self.sessions = sessions
         self.on_batch = on_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -84,16 +86,20 @@ class EventLog:
                 await self._writer
 
     async def _flushed(self) -> None:
-        while not self._queue.empty():
+        while not self._queue.empty():  # noqa: ASYNC110 - only at shutdown, for a moment
             await asyncio.sleep(0.01)
 
-    def post(self, run_id: str, type: str, data: dict[str, Any] | None = None) -> asyncio.Future[dict[str, Any]]:
+    def post(
+        self, run_id: str, type: str, data: dict[str, Any] | None = None
+    ) -> asyncio.Future[dict[str, Any]]:
         """Queue an event; the future resolves to the stored event."""
         item = _Pending(run_id, type, dict(data or {}))
         self._queue.put_nowait(item)
         return item.done
 
-    async def append(self, run_id: str, type: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def append(
+        self, run_id: str, type: str, data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Store one event and return it as sent (`run_id`, `seq`, `type`, `ts`, data...)."""
         return await asyncio.shield(self.post(run_id, type, data))
 
@@ -147,10 +153,11 @@ class EventLog:
                     self._last_seq.clear()
                 for run_id in {i.run_id for i in batch} - set(self._last_seq):
                     last = await session.scalar(
-                        select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id))
+                        select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)
+                    )
                     self._last_seq[run_id] = int(last or 0)
                 events, rows = self._number(batch)
-                await session.execute(_EVENTS.insert(), rows)  # Core: no ORM bookkeeping
+                await session.execute(_EVENTS.insert(), rows)
                 if self.on_batch is not None:
                     await self.on_batch(session, events)
                 await session.commit()
@@ -166,8 +173,9 @@ class EventLog:
         for item in batch:
             seq = self._last_seq[item.run_id] + 1
             self._last_seq[item.run_id] = seq
-            rows.append({"run_id": item.run_id, "seq": seq, "type": item.type, "ts": now,
-                         "data": item.data})
+            rows.append(
+                {"run_id": item.run_id, "seq": seq, "type": item.type, "ts": now, "data": item.data}
+            )
             head = {"run_id": item.run_id, "seq": seq, "type": item.type, "ts": iso(now)}
             events.append({**head, **{k: v for k, v in item.data.items() if k not in head}})
         return events, rows

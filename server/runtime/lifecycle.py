@@ -39,7 +39,8 @@ async def start_runtime(app: FastAPI, stack: AsyncExitStack) -> None:
         open_checkpointer(settings.checkpoint_url)
     )
     app.state.events = await stack.enter_async_context(
-        EventLog(app.state.db.sessions, on_batch=apply_events))
+        EventLog(app.state.db.sessions, on_batch=apply_events)
+    )
     app.state.executor = await stack.enter_async_context(
         Executor(
             settings, app.state.db, app.state.checkpointer, app.state.registry, app.state.events

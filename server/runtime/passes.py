@@ -37,8 +37,11 @@ from server.statuses import NodeStatus, RunStatus
 
 logger = logging.getLogger("graphyard.executor")
 _RUNNING = [RunStatus.RUNNING]
-ENDED_EVENTS = {"node.completed": NodeStatus.COMPLETED.value, "node.skipped": NodeStatus.SKIPPED.value,
-                "node.failed": NodeStatus.FAILED.value}
+ENDED_EVENTS = {
+    "node.completed": NodeStatus.COMPLETED.value,
+    "node.skipped": NodeStatus.SKIPPED.value,
+    "node.failed": NodeStatus.FAILED.value,
+}
 
 
 class RunPasses:
@@ -87,8 +90,11 @@ class RunPasses:
                     if run.started_at is None:
                         await update_run(session, run_id, started_at=utcnow())
                     await session.commit()
-                ended = {s.node_id: s.status for s in await list_node_states(session, run_id)
-                         if s.status in ENDED_EVENTS.values()}
+                ended = {
+                    s.node_id: s.status
+                    for s in await list_node_states(session, run_id)
+                    if s.status in ENDED_EVENTS.values()
+                }
             result = await self._pass(workflow, run, checkpoint_id, ended)
             first, checkpoint_id = False, None
             if not await self._finish(workflow, run, result):
@@ -107,7 +113,10 @@ class RunPasses:
         return bool(snapshot.next), None
 
     async def _pass(
-        self, workflow: CompiledWorkflow, run: Run, checkpoint_id: str | None,
+        self,
+        workflow: CompiledWorkflow,
+        run: Run,
+        checkpoint_id: str | None,
         ended: dict[str, str],
     ) -> RunResult:
         if checkpoint_id is not None:
@@ -135,9 +144,14 @@ class RunPasses:
             pending.append(self.events.post(run.run_id, event["type"], data))
 
         try:
-            return await drive(workflow, run.run_id, payload, on_event,
-                               timeout=workflow.spec.settings.max_execution_time_seconds,
-                               checkpoint_id=checkpoint_id)
+            return await drive(
+                workflow,
+                run.run_id,
+                payload,
+                on_event,
+                timeout=workflow.spec.settings.max_execution_time_seconds,
+                checkpoint_id=checkpoint_id,
+            )
         finally:
             if pending:
                 await asyncio.shield(asyncio.gather(*pending, return_exceptions=True))
