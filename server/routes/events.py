@@ -18,7 +18,7 @@ from server.db.engine import Database
 from server.deps import SessionDep, get_db
 from server.runtime.deps import EventsDep
 from server.runtime.eventlog import EventLog
-from server.schemas.common import error_responses
+from server.schemas.common import MAX_INT_PARAM, error_responses
 from server.statuses import TERMINAL_RUN_STATUSES
 
 DatabaseDep = Annotated[Database, Depends(get_db)]
@@ -86,11 +86,14 @@ async def stream_events(
     db: DatabaseDep,
     events: EventsDep,
     _: Viewer,
-    last_event_id: Annotated[int | None, Query(ge=0)] = None,
-    last_event_id_header: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    last_event_id: Annotated[int | None, Query(ge=0, le=MAX_INT_PARAM)] = None,
+    last_event_id_header: Annotated[
+        int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_INT_PARAM)
+    ] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events of the run; `Last-Event-ID` (or `?last_event_id=`) replays after N."""
     await get_run(session, pid, rid)
+    await session.commit()  # the stream opens its own sessions; hold no connection meanwhile
     after = last_event_id_header if last_event_id_header is not None else (last_event_id or 0)
     return EventSourceResponse(
         _stream(db, events, rid, after),

@@ -11,12 +11,13 @@ from graphs.runner import run_config
 from server.auth import Operator, Viewer
 from server.crud.runs import create_run, get_run, list_runs, update_run
 from server.crud.workflows import get_workflow
+from server.db.models import Run
 from server.db.types import utcnow
 from server.deps import SessionDep
 from server.errors import BadRequest, Conflict, Invalid, NotFound
 from server.runtime.deps import ExecutorDep
 from server.runtime.views import run_out, run_status_out
-from server.schemas.common import error_responses
+from server.schemas.common import MAX_INT_PARAM, error_responses
 from server.schemas.runs import (
     CheckpointList,
     CheckpointOut,
@@ -29,6 +30,15 @@ from server.schemas.runs import (
     RunStatusOut,
 )
 from server.statuses import TERMINAL_RUN_STATUSES, RunStatus
+
+
+async def _released_run(session: SessionDep, pid: str, rid: str) -> Run:
+    """The run, with the request's database connection given back first: the executor
+    opens sessions of its own, and holding one across them could exhaust the pool."""
+    run = await get_run(session, pid, rid)
+    await session.commit()
+    return run
+
 
 router = APIRouter(prefix="/api/projects/{pid}/workflows/runs", tags=["runs"])
 
@@ -73,7 +83,7 @@ async def list_(
     workflow_id: Annotated[str | None, Query(max_length=64)] = None,
     status: RunStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT_PARAM)] = 0,
 ) -> RunList:
     """Execution history: the project's runs, newest first."""
     runs, total = await list_runs(
@@ -115,7 +125,7 @@ async def execute(
     body: ExecuteRequest | None = None,
 ) -> RunAction:
     """Start a PENDING run (RUNNING, or QUEUED when every slot is taken)."""
-    run = await get_run(session, pid, rid)
+    run = await _released_run(session, pid, rid)
     if run.status in TERMINAL_RUN_STATUSES:
         raise Conflict(f"run is already {run.status}")
     if run.status != RunStatus.PENDING:
@@ -138,7 +148,7 @@ async def cancel(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:
     """Cancel the run: in-flight nodes stop within a second and no node starts afterwards."""
-    run = await get_run(session, pid, rid)
+    run = await _released_run(session, pid, rid)
     if not await executor.cancel(rid):
         raise BadRequest(f"run is already {run.status}")
     return RunAction(
@@ -153,7 +163,7 @@ async def pause(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:
     """Pause a RUNNING or QUEUED run; in-flight nodes run again on resume, finished ones never."""
-    run = await get_run(session, pid, rid)
+    run = await _released_run(session, pid, rid)
     checkpoint_id = await executor.pause(rid)
     if checkpoint_id is False:
         raise BadRequest(f"run is {run.status}; only a RUNNING or QUEUED run can be paused")
@@ -190,7 +200,7 @@ async def resume(
     body: ResumeRequest | None = None,
 ) -> RunAction:
     """Resume a PAUSED run from its last checkpoint, or from `checkpoint_id` in its history."""
-    run = await get_run(session, pid, rid)
+    run = await _released_run(session, pid, rid)
     if run.status != RunStatus.PAUSED:
         raise BadRequest(f"run is {run.status}; only a PAUSED run can be resumed")
     checkpoint_id = body.checkpoint_id if body else None
@@ -212,7 +222,7 @@ async def retry(
     pid: str, rid: str, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunAction:
     """Continue a FAILED or RETRY_SCHEDULED run from its last checkpoint."""
-    run = await get_run(session, pid, rid)
+    run = await _released_run(session, pid, rid)
     new = await executor.start(
         rid,
         [RunStatus.FAILED, RunStatus.RETRY_SCHEDULED],

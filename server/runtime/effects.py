@@ -78,7 +78,7 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
             continue
         # A node's later events win. Merge before grouping: the grouped UPDATEs run
         # group by group, which would otherwise apply a start after the end it preceded.
-        key = (str(event["run_id"]), node_id)
+        key = (str(event["run_id"]), str(node_id))
         changes[key] = {**changes.get(key, {}), **change}
         if event["type"] == "node.started":
             current[event["run_id"]] = str(node_id)

@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy import func
 
 from graphs.compile import GraphCache
 from graphs.registry import Registry
 from server.crud.runs import due_retries, load_run, runs_with_status, transition_run
 from server.db.engine import Database
+from server.db.models import Run
 from server.db.types import utcnow
 from server.runtime.eventlog import EventLog
 from server.runtime.passes import RunPasses
@@ -92,7 +94,11 @@ class Executor:
         return won
 
     async def emit_status(self, run_id: str, status: RunStatus, **extra: Any) -> None:
-        await self.events.append(run_id, "run.status", {"status": status.value, **extra})
+        """Store a status event; RUNNING and QUEUED are only queued (the writer keeps order),
+        a status a caller may wait for is stored before this returns."""
+        done = self.events.post(run_id, "run.status", {"status": status.value, **extra})
+        if status not in (RunStatus.RUNNING, RunStatus.QUEUED):
+            await asyncio.shield(done)
 
     async def start(
         self,
@@ -107,14 +113,27 @@ class Executor:
         Returns the new status, or None when the run was not in one of `from_`.
         """
         status = RunStatus.QUEUED if self.slots.locked() else RunStatus.RUNNING
-        if not await self.transition(run_id, status, from_, **fields):
+        from_ = list(from_)
+        started = func.coalesce(Run.started_at, utcnow())  # first start only
+        if not await self.transition(run_id, status, from_, started_at=started, **fields):
             return None
         await self.emit_status(run_id, status)
-        self._launch(run_id, checkpoint_id)
+        fresh = from_ == [RunStatus.PENDING]
+        self._launch(run_id, checkpoint_id, fresh=fresh, queued=status == RunStatus.QUEUED)
         return status
 
-    def _launch(self, run_id: str, checkpoint_id: str | None = None) -> None:
-        task = asyncio.create_task(self._run(run_id, checkpoint_id), name=f"run-{run_id}")
+    def _launch(
+        self,
+        run_id: str,
+        checkpoint_id: str | None = None,
+        *,
+        fresh: bool = False,
+        queued: bool = True,
+    ) -> None:
+        """Run it in its own task; `fresh`: it never started (no checkpoint yet); `queued`:
+        it may be QUEUED, to become RUNNING once it has a slot."""
+        coro = self._run(run_id, checkpoint_id, fresh, queued)
+        task = asyncio.create_task(coro, name=f"run-{run_id}")
         self.active[run_id] = task
 
         def forget(done: asyncio.Task[None]) -> None:
@@ -124,16 +143,16 @@ class Executor:
         task.add_done_callback(forget)
 
     @contextlib.asynccontextmanager
-    async def _slot(self, run_id: str) -> AsyncIterator[None]:
+    async def _slot(self, run_id: str, queued: bool) -> AsyncIterator[None]:
         async with self.slots:
-            if await self.transition(run_id, RunStatus.RUNNING, [RunStatus.QUEUED]):
+            if queued and await self.transition(run_id, RunStatus.RUNNING, [RunStatus.QUEUED]):
                 await self.emit_status(run_id, RunStatus.RUNNING)
             yield
 
-    async def _run(self, run_id: str, checkpoint_id: str | None) -> None:
+    async def _run(self, run_id: str, checkpoint_id: str | None, fresh: bool, queued: bool) -> None:
         try:
-            async with self._slot(run_id):
-                await self.passes.run(run_id, checkpoint_id)
+            async with self._slot(run_id, queued):
+                await self.passes.run(run_id, checkpoint_id, fresh=fresh)
         except asyncio.CancelledError:
             raise
         except Exception:

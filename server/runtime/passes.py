@@ -70,35 +70,47 @@ class RunPasses:
             raise ValueError(f"workflow version no longer valid here: {problems}")
         return self.cache.get(key, result.spec)
 
-    async def run(self, run_id: str, checkpoint_id: str | None = None) -> None:
-        """Passes until the run stops being RUNNING."""
+    async def run(
+        self, run_id: str, checkpoint_id: str | None = None, *, fresh: bool = False
+    ) -> None:
+        """Passes until the run stops being RUNNING; `fresh`: it has no checkpoint yet."""
         first = True
         while True:
-            async with self.db.sessions() as session:
-                run = await load_run(session, run_id)
-                if run is None or run.status != RunStatus.RUNNING:
-                    return
-                try:
-                    workflow = await self.workflow(session, run)
-                except (ValueError, LookupError) as exc:
-                    await self.fail(
-                        run_id, {"code": "invalid_workflow", "message": str(exc), "node_id": None}
-                    )
-                    return
-                if first:
-                    await init_node_states(session, run_id, [n.id for n in workflow.spec.nodes])
-                    if run.started_at is None:
-                        await update_run(session, run_id, started_at=utcnow())
-                    await session.commit()
-                ended = {
-                    s.node_id: s.status
-                    for s in await list_node_states(session, run_id)
-                    if s.status in ENDED_EVENTS.values()
-                }
-            result = await self._pass(workflow, run, checkpoint_id, ended)
+            loaded = await self._load(run_id, first)
+            if loaded is None:
+                return
+            if isinstance(loaded, str):
+                error = {"code": "invalid_workflow", "message": loaded, "node_id": None}
+                await self.fail(run_id, error)
+                return
+            run, workflow, ended = loaded
+            result = await self._pass(workflow, run, checkpoint_id, ended, fresh=fresh and first)
             first, checkpoint_id = False, None
             if not await self._finish(workflow, run, result):
                 return
+
+    async def _load(
+        self, run_id: str, first: bool
+    ) -> tuple[Run, CompiledWorkflow, dict[str, str]] | str | None:
+        """The RUNNING run, its graph and its nodes that already ended; None when it is not
+        RUNNING, a message when its workflow version cannot run here."""
+        async with self.db.sessions() as session:
+            run = await load_run(session, run_id)
+            if run is None or run.status != RunStatus.RUNNING:
+                return None
+            try:
+                workflow = await self.workflow(session, run)
+            except (ValueError, LookupError) as exc:
+                return str(exc)
+            if first:
+                await init_node_states(session, run_id, [n.id for n in workflow.spec.nodes])
+                await session.commit()
+            ended = {
+                s.node_id: s.status
+                for s in await list_node_states(session, run_id)
+                if s.status in ENDED_EVENTS.values()
+            }
+        return run, workflow, ended
 
     async def _payload(self, workflow: CompiledWorkflow, run: Run) -> tuple[bool, Any]:
         """(drive?, payload): the input for a new run, decisions for gates, or None."""
@@ -118,8 +130,12 @@ class RunPasses:
         run: Run,
         checkpoint_id: str | None,
         ended: dict[str, str],
+        *,
+        fresh: bool = False,
     ) -> RunResult:
-        if checkpoint_id is not None:
+        if fresh:
+            go, payload = True, workflow.initial_state(run.input)
+        elif checkpoint_id is not None:
             go, payload = True, None
         else:
             go, payload = await self._payload(workflow, run)
@@ -156,13 +172,18 @@ class RunPasses:
             if pending:
                 await asyncio.shield(asyncio.gather(*pending, return_exceptions=True))
 
-    async def _usage(self, workflow: CompiledWorkflow, run_id: str) -> dict[str, Any]:
-        snapshot = await workflow.graph.aget_state(run_config(run_id))
-        return total_usage(workflow.node_records(snapshot.values))
+    async def _usage(
+        self, workflow: CompiledWorkflow, run_id: str, result: RunResult
+    ) -> dict[str, Any]:
+        records = result.records
+        if not records:  # a failed pass does not read its state back; do it here
+            snapshot = await workflow.graph.aget_state(run_config(run_id))
+            records = workflow.node_records(snapshot.values)
+        return total_usage(records)
 
     async def _finish(self, workflow: CompiledWorkflow, run: Run, result: RunResult) -> bool:
         """Record how the pass ended; True when decisions already wait for another pass."""
-        usage = await self._usage(workflow, run.run_id)
+        usage = await self._usage(workflow, run.run_id, result)
         if result.status == "COMPLETED":
             await self._end(
                 run.run_id,
@@ -190,7 +211,7 @@ class RunPasses:
         async with self.db.sessions() as session:
             decided = await decided_resumes(session, run.run_id, result.gates)
         if decided and await self._move(run.run_id, RunStatus.RUNNING, [RunStatus.WAITING]):
-            await self.events.append(run.run_id, "run.status", {"status": RunStatus.RUNNING.value})
+            self.events.post(run.run_id, "run.status", {"status": RunStatus.RUNNING.value})
             return True
         return False
 
