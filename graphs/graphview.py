@@ -59,11 +59,13 @@ def _cycle_order(part: list[str], succ: dict[str, list[str]]) -> list[str]:
     """Walk the component from its first node so the message reads as a real loop."""
     members = set(part)
     order = [part[0]]
+    seen = {part[0]}
     while True:
-        nxt = next((n for n in succ[order[-1]] if n in members and n not in order), None)
+        nxt = next((n for n in succ[order[-1]] if n in members and n not in seen), None)
         if nxt is None:
             return order
         order.append(nxt)
+        seen.add(nxt)
 
 
 def levels_of(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> list[list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any, Literal
 
@@ -17,6 +18,13 @@ NODE_TYPES = ("tool_call", "agent_call", "human_gate", "condition", "parallel", 
 RESERVED_WORKFLOW_IDS = frozenset({"runs", "validate"})
 RESERVED_NODE_IDS = frozenset({"input", "context"})
 MAX_DEFINITION_BYTES = 1_000_000
+# Bounds that keep validating a definition under a second or so, whatever it holds.
+MAX_NODES = 1000
+MAX_EDGES = 5000
+# What a stored value may hold: the checkpoint serializer and the JSON encoder give up near
+# 255 levels and beyond 64-bit integers, and JSON has no NaN or Infinity.
+MAX_NESTING = 64
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 NodeType = Literal["tool_call", "agent_call", "human_gate", "condition", "parallel", "join"]
 
@@ -164,6 +172,43 @@ class _NoAliasLoader(yaml.SafeLoader):
                 None, None, "YAML aliases are not allowed in definitions", event.start_mark
             )
         return super().compose_node(parent, index)
+
+
+# A YAML date stays the text it was written as: definitions hold JSON values only.
+_NoAliasLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def json_value_problem(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(path, reason) of the first part of `value` that is not a storable JSON value, or None.
+
+    Refused: nesting deeper than MAX_NESTING, NaN and infinite numbers, integers beyond 64
+    bits, object keys that are not strings, and non-JSON types (YAML sets, binary). Walks
+    without recursion, so a value of any depth is safe to check.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_NESTING:
+                return where, f"values may be nested at most {MAX_NESTING} levels deep"
+            if isinstance(item, list):
+                stack.extend((sub, f"{where}[{i}]", depth + 1) for i, sub in enumerate(item))
+                continue
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    return where, f"object keys must be strings, not {key!r}"
+                stack.append((sub, f"{where}.{key}" if where else key, depth + 1))
+        elif isinstance(item, float) and not math.isfinite(item):
+            return where, "numbers must be finite (JSON has no NaN or Infinity)"
+        elif isinstance(item, int) and not isinstance(item, bool) and not (
+            INT64_MIN <= item <= INT64_MAX
+        ):
+            return where, "integers must fit in 64 bits"
+        elif not isinstance(item, str | int | float | bool | type(None)):
+            return where, f"{type(item).__name__} is not a JSON value"
+    return None
 
 
 def _load_yaml(text: str) -> Any:

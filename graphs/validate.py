@@ -15,12 +15,15 @@ from graphs.expressions import ExpressionError, compile_expression
 from graphs.graphview import find_cycles, levels_of
 from graphs.registry import Registry
 from graphs.spec import (
+    MAX_EDGES,
+    MAX_NODES,
     NODE_TYPES,
     RESERVED_NODE_IDS,
     RESERVED_WORKFLOW_IDS,
     EdgeSpec,
     NodeSpec,
     WorkflowSpec,
+    json_value_problem,
 )
 
 _TYPE_FIELDS = {
@@ -107,6 +110,9 @@ def validate_definition(raw: Any, registry: Registry | None = None) -> Validatio
     if not isinstance(raw, dict):
         issue = Issue("", "invalid_value", "a definition must be a mapping (JSON object)")
         return ValidationResult([issue])
+    problem = json_value_problem(raw)
+    if problem is not None:  # nothing else is checked in a value that cannot be stored
+        return ValidationResult([Issue(problem[0], "invalid_value", problem[1])])
     checker = _Checker(raw, registry)
     node_key = _check_top(checker)
     if node_key is not None:
@@ -155,6 +161,10 @@ def _check_top(c: _Checker) -> str | None:
         return None
     if isinstance(items, list) and not items:
         c.add(key, "invalid_value", "a workflow needs at least one node")
+    if isinstance(items, list) and len(items) > MAX_NODES:
+        c.add(key, "invalid_value",
+              f"a workflow has at most {MAX_NODES} nodes; this one has {len(items)}")
+        return None  # not worth checking node by node
     return key if has_nodes or has_steps else None
 
 
@@ -296,6 +306,10 @@ def _check_edges(c: _Checker, key: str) -> None:
     if not isinstance(raw_edges, list):
         c.add("edges", "invalid_value", "`edges` must be a list")
         return
+    if len(raw_edges) > MAX_EDGES:
+        c.add("edges", "invalid_value",
+              f"a workflow has at most {MAX_EDGES} edges; this one has {len(raw_edges)}")
+        return
     seen: set[tuple[str, str]] = set()
     for k, edge in enumerate(raw_edges):
         base = f"edges[{k}]"
@@ -385,31 +399,41 @@ def _report_graph(c: _Checker, cycles: list[list[str]], edges: list[tuple[str, s
 
 def _reachable(nodes: Iterable[str], edges: list[tuple[str, str]]) -> set[str]:
     targets = {t for _, t in edges}
+    succ: dict[str, list[str]] = {}
+    for s, t in edges:
+        succ.setdefault(s, []).append(t)
     frontier = [n for n in nodes if n not in targets]
     seen = set(frontier)
     while frontier:
-        current = frontier.pop()
-        for s, t in edges:
-            if s == current and t not in seen:
+        for t in succ.get(frontier.pop(), ()):
+            if t not in seen:
                 seen.add(t)
                 frontier.append(t)
     return seen
 
 
 def _ancestors(edges: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """Every node's ancestors, in topological order rather than by recursion (a long chain
+    must not hit the recursion limit). Nodes on or after a cycle are left out."""
     parents: dict[str, set[str]] = {}
-    for s, t in edges:
+    children: dict[str, list[str]] = {}
+    for s, t in set(edges):
         parents.setdefault(t, set()).add(s)
+        children.setdefault(s, []).append(t)
+    waiting = {n: len(parents.get(n, ())) for n in {n for pair in edges for n in pair}}
+    ready = [n for n, count in waiting.items() if count == 0]
     memo: dict[str, set[str]] = {}
-
-    def up(node: str) -> set[str]:
-        if node not in memo:
-            memo[node] = set()
-            for p in parents.get(node, ()):
-                memo[node] |= {p} | up(p)
-        return memo[node]
-
-    return {node: up(node) for node in {n for pair in edges for n in pair}}
+    while ready:
+        node = ready.pop()
+        found: set[str] = set()
+        for p in parents.get(node, ()):
+            found |= {p} | memo[p]
+        memo[node] = found
+        for child in children.get(node, ()):
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    return memo
 
 
 def _check_refs(c: _Checker, edges: list[tuple[str, str]], *, upstream: bool) -> None:

@@ -50,6 +50,19 @@ async def list_events(
     return list((await session.scalars(query)).all())
 
 
+async def last_status_event(
+    session: AsyncSession, run_id: str, up_to_seq: int
+) -> RunEvent | None:
+    """The run's latest `run.status` event with seq <= `up_to_seq`, or None."""
+    query = (
+        select(RunEvent)
+        .where(RunEvent.run_id == run_id, RunEvent.type == "run.status", RunEvent.seq <= up_to_seq)
+        .order_by(RunEvent.seq.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
 def event_payload(event: RunEvent) -> dict[str, Any]:
     """The event as API.md shows it: `{"run_id", "seq", "type", "ts", ...data}`."""
     head = {"run_id": event.run_id, "seq": event.seq, "type": event.type, "ts": iso(event.ts)}

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from server.auth import Viewer
-from server.crud.events import event_payload, list_events
+from server.crud.events import event_payload, last_status_event, list_events
 from server.crud.runs import get_run, load_run
 from server.db.engine import Database
 from server.deps import SessionDep, get_db
@@ -26,6 +26,9 @@ router = APIRouter(prefix="/api/projects/{pid}/workflows/runs/{rid}", tags=["eve
 KEEP_ALIVE_SECONDS = 15
 POLL_SECONDS = 1.0  # without a live wake-up (another process wrote), read the log this often
 PAGE = 500
+# A run's status is committed a moment before its `run.status` event is stored (a cancel
+# stops the run's task in between): a stream that finds the run over waits this long for it.
+END_GRACE_SECONDS = 5.0
 
 
 def _is_end(event: dict[str, Any]) -> bool:
@@ -48,6 +51,7 @@ async def _stream(
     """
     sub = events.subscribe(run_id)
     last = after
+    give_up: float | None = None
     try:
         while True:
             async with db.sessions() as session:
@@ -61,8 +65,16 @@ async def _stream(
                     return
             if len(rows) == PAGE:
                 continue
-            if run is None or run.status in TERMINAL_RUN_STATUSES:
-                return  # a finished run: replayed, nothing more will come
+            if run is None:
+                return
+            if run.status in TERMINAL_RUN_STATUSES:
+                now = asyncio.get_running_loop().time()
+                if give_up is None:
+                    if await _ended_at_or_before(db, run_id, last):
+                        return  # a finished run: replayed, nothing more will come
+                    give_up = now + END_GRACE_SECONDS
+                elif now > give_up:
+                    return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sub.queue.get(), POLL_SECONDS)
             while not sub.queue.empty():
@@ -70,6 +82,13 @@ async def _stream(
             sub.lagged = False
     finally:
         events.unsubscribe(run_id, sub)
+
+
+async def _ended_at_or_before(db: Database, run_id: str, seq: int) -> bool:
+    """Was the run's terminal `run.status` event already sent (seq <= `seq`)?"""
+    async with db.sessions() as session:
+        row = await last_status_event(session, run_id, seq)
+    return row is not None and _is_end(event_payload(row))
 
 
 @router.get(

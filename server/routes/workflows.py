@@ -15,7 +15,7 @@ from server.crud import workflows as crud
 from server.crud.workflows import WorkflowRow
 from server.deps import RegistryDep, SessionDep
 from server.errors import Invalid
-from server.schemas.common import error_responses
+from server.schemas.common import MAX_INT_PARAM, error_responses
 from server.schemas.workflows import (
     GraphOut,
     IssueOut,
@@ -30,7 +30,9 @@ from server.schemas.workflows import (
 router = APIRouter(prefix="/api/projects/{pid}/workflows", tags=["workflows"])
 
 DEFINITION_BODY = definition_request_body()
-VersionQuery = Annotated[int | None, Query(ge=1, description="A given version; default latest")]
+VersionQuery = Annotated[
+    int | None, Query(ge=1, le=MAX_INT_PARAM, description="A given version; default latest")
+]
 
 
 async def _read_definition(request: Request) -> Any:
@@ -112,7 +114,7 @@ async def list_workflows(
     session: SessionDep,
     _: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT_PARAM)] = 0,
 ) -> WorkflowList:
     """A page of the project's workflows (latest versions), most recently updated first."""
     rows, total = await crud.list_workflows(session, pid, limit=limit, offset=offset)

@@ -6,6 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from graphs.spec import INT64_MAX
+
+# The largest integer a query parameter may carry: SQLite stores nothing bigger, and a larger
+# offset, version or event id would fail in the database instead of as a 422.
+MAX_INT_PARAM = INT64_MAX
+
 _DESCRIPTIONS = {
     400: "Not possible in the resource's current state",
     401: "Missing or unknown bearer token",

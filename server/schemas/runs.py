@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from graphs.spec import json_value_problem
+from server.schemas.common import MAX_INT_PARAM
 from server.statuses import GateStatus, NodeStatus, RunStatus
+
+
+def _storable(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse what runs could not store or send back (NaN, huge integers, deep nesting)."""
+    problem = json_value_problem(value)
+    if problem is not None:
+        where, reason = problem
+        raise ValueError(f"{where}: {reason}" if where else reason)
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
 
 
 class _Request(BaseModel):
@@ -18,15 +32,15 @@ class RunCreate(_Request):
     """Create a run of a workflow version; optionally start it and wait for it."""
 
     workflow_id: str = Field(max_length=64)
-    version: int | None = Field(None, ge=1)
-    input: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(None, ge=1, le=MAX_INT_PARAM)
+    input: JsonObject = Field(default_factory=dict)
     execute: bool = False
     wait: bool = False
     timeout_seconds: float = Field(30, gt=0, le=3600)
 
 
 class ExecuteRequest(_Request):
-    input_data: dict[str, Any] | None = None
+    input_data: JsonObject | None = None
 
 
 class ResumeRequest(_Request):
@@ -36,7 +50,7 @@ class ResumeRequest(_Request):
 class DecisionRequest(_Request):
     decision: Literal["approve", "reject"]
     comment: str | None = Field(None, max_length=10_000)
-    data: dict[str, Any] | None = None
+    data: JsonObject | None = None
 
 
 class RunError(BaseModel):

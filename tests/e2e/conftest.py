@@ -1,51 +1,67 @@
 """Fixtures for end-to-end tests: real `graphyard serve` processes on tmp directories.
 
-`server` is one process per test module (tests there share it and keep apart by tags);
+`server` is one process for the whole session (tests share it and keep apart by tags);
 `make_server` builds extra ones with their own environment for tests that kill, restart
 or configure the server. Every process started here is stopped at teardown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from e2e_kit import Server, new_tag
+from e2e_kit import MakeServer, Server, new_tag, shutdown
 
-MakeServer = Callable[..., Server]
-
-
-def _shutdown(server: Server) -> None:
-    if server.proc is not None and server.proc.poll() is None:
-        try:
-            server.stop()
-        except AssertionError:
-            server.kill()
+SERVERS = pytest.StashKey[list[Server]]()
+LOG_TAIL_LINES = 60
 
 
-@pytest.fixture(scope="module")
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """On a failure, show the end of the log of every server the test used."""
+    report = yield
+    if report.failed:
+        for instance in item.stash.get(SERVERS, []):
+            tail = "\n".join(instance.log().splitlines()[-LOG_TAIL_LINES:])
+            report.sections.append((f"server log ({instance.root})", tail))
+    return report
+
+
+def _used_by(request: pytest.FixtureRequest, instance: Server) -> None:
+    request.node.stash.setdefault(SERVERS, []).append(instance)
+
+
+@pytest.fixture(autouse=True)
+def _note_shared_server(request: pytest.FixtureRequest) -> None:
+    if "server" in request.fixturenames:
+        _used_by(request, request.getfixturevalue("server"))
+
+
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A running server shared by the tests of one module."""
+    """A running server with the default settings, shared by every test that asks for it."""
     instance = Server(tmp_path_factory.mktemp("server"))
     instance.start()
     yield instance
-    _shutdown(instance)
+    shutdown(instance)
 
 
 @pytest.fixture
-def make_server(tmp_path: Path) -> Iterator[MakeServer]:
+def make_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[MakeServer]:
     """Factory: a server (not yet started) in tmp_path/<name> with extra GRAPHYARD_* env."""
     made: list[Server] = []
 
     def make(name: str = "srv", **env: str) -> Server:
         instance = Server(tmp_path / name, env)
         made.append(instance)
+        _used_by(request, instance)
         return instance
 
     yield make
     for instance in made:
-        _shutdown(instance)
+        shutdown(instance)
 
 
 @pytest.fixture

@@ -274,6 +274,18 @@ class Server:
         with self.sse(run_id, **kwargs) as stream:
             return list(stream)
 
+    def events_until(
+        self, run_id: str, done: Callable[[list[Event]], bool], **kwargs: Any
+    ) -> list[Event]:
+        """Events from the start of the stream until `done(events so far)` (or the close)."""
+        got: list[Event] = []
+        with self.sse(run_id, **kwargs) as stream:
+            for event in stream:
+                got.append(event)
+                if done(got):
+                    break
+        return got
+
     # -- side effects --------------------------------------------------------------------
 
     def effects(self, tag: str) -> list[str]:
@@ -290,6 +302,18 @@ class Server:
     def wait_effect(self, tag: str, name: str, timeout: float = 20) -> None:
         wait_until(lambda: name in self.effects(tag), timeout,
                    lambda: f"{name!r} not recorded: {self.effects(tag)}")
+
+
+MakeServer = Callable[..., Server]
+
+
+def shutdown(server: Server) -> None:
+    """Teardown: stop the process if it still runs (SIGTERM, else SIGKILL)."""
+    if server.proc is not None and server.proc.poll() is None:
+        try:
+            server.stop()
+        except AssertionError:
+            server.kill()
 
 
 def wait_until(

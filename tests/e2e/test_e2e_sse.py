@@ -6,8 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conftest import MakeServer
-from e2e_kit import Event, Server, assert_contiguous, chain, tool_node
+from e2e_kit import Event, MakeServer, Server, assert_contiguous, chain, tool_node
 
 PROMPT = "hello brave new world"
 
@@ -66,15 +65,16 @@ def test_event_order_with_tool_model_and_gate(server: Server, tag: str) -> None:
         ("node.started", "c"),
         ("node.completed", "c"),
         ("run.status", "COMPLETED"),
-    ]
+    ], kinds(events)
     by_type = {e.type: e.data for e in events}
     assert by_type["gate.waiting"]["gate_id"] == "g"
     assert by_type["gate.decided"] == {**by_type["gate.decided"], "gate_id": "g",
                                        "decision": "approve", "decided_by": "admin"}
     assert by_type["node.started"]["attempt"] == 1
     assert by_type["node.completed"]["output"] == {"name": "c"}
-    completed_ag = next(e for e in events if e.type == "node.completed" and e.data["node_id"] == "ag")
-    assert completed_ag.data["output"]["text"] == PROMPT
+    outputs = {e.data["node_id"]: e.data["output"] for e in events if e.type == "node.completed"}
+    assert outputs["ag"]["text"] == PROMPT and outputs["p"] == {"name": "p", "steps": 3}
+    assert outputs["g"]["decision"] == "approve" and outputs["g"]["decided_by"] == "admin"
     for event in events:
         assert event.data["run_id"] == run_id and event.data["ts"], event
     assert server.effects(tag) == ["p", "c"]
@@ -140,3 +140,22 @@ def test_reconnect_across_restart_loses_and_repeats_nothing(
     assert server.run(run_id)["status"] == "COMPLETED"
     assert [e.data for e in server.events(run_id)] == [e.data for e in before + after]
     assert server.effects(tag).count("a") == 1 and server.effects(tag).count("c") == 1
+
+
+def test_clients_that_go_away_do_not_disturb_the_run(server: Server, tag: str) -> None:
+    server.create_workflow(chain(f"dc-{tag}", [tool_node("a"), tool_node("b", "block")]))
+    run_id = server.start_run(f"dc-{tag}", {"tag": tag})["run_id"]
+    server.wait_effect(tag, "b-start")
+    log_start = len(server.log())
+
+    for _ in range(20):  # read a little, then hang up in the middle of the live stream
+        with server.sse(run_id) as stream:
+            assert next(stream).id == 1
+    server.set_flag(tag, "b")
+
+    assert server.wait_for(run_id)["status"] == "COMPLETED"
+    events = server.events(run_id)
+    assert_contiguous(events)
+    assert events[-1].data["status"] == "COMPLETED"
+    log = server.log()[log_start:]
+    assert "Traceback" not in log and "ERROR" not in log, log
