@@ -69,13 +69,13 @@ def update_events(update: dict[str, Any]) -> list[dict[str, Any]]:
             if not key.startswith(NODE_KEY_PREFIX) or not isinstance(record, dict):
                 continue
             node_id = key.removeprefix(NODE_KEY_PREFIX)
-            event = _record_event(node_id, record)
+            event = record_event(node_id, record)
             if event is not None:
                 events.append(event)
     return events
 
 
-def _record_event(node_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
+def record_event(node_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
     status = record.get("status")
     if status == "COMPLETED":
         return {"type": "node.completed", "node_id": node_id, "output": record.get("output")}

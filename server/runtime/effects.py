@@ -3,6 +3,7 @@ progress), and the gate rows that mirror a run's pending interrupts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import Float, Table, bindparam, case, func, select, update
@@ -11,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphs.runner import PendingGate
 from server.crud.gates import get_gate, open_gate
-from server.crud.runs import set_node_state
+from server.crud.runs import set_node_state, transition_run
 from server.db.models import Gate, NodeState, Run
 from server.db.types import utcnow
-from server.statuses import GateStatus, NodeStatus
+from server.runtime.eventlog import EventLog
+from server.statuses import GateStatus, NodeStatus, RunStatus
 
 DONE_NODE_STATUSES = (NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.SKIPPED)
 _FINISHED = {
@@ -201,3 +203,22 @@ def total_usage(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for key in ("input_tokens", "output_tokens"):
             usage[key] += int((record.get("usage") or {}).get(key, 0))
     return usage
+
+
+async def change_status(
+    events: EventLog,
+    run_id: str,
+    to: RunStatus,
+    from_: Iterable[RunStatus],
+    extra: dict[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """Move a run to `to` if it is in one of `from_`, and store its `run.status` event in the
+    same transaction: a crash keeps both or neither. Returns whether this change won."""
+    allowed = list(from_)
+
+    async def guard(session: AsyncSession) -> bool:
+        return await transition_run(session, run_id, to, from_statuses=allowed, **fields)
+
+    data = {"status": to.value, **(extra or {})}
+    return await events.append_if(guard, run_id, "run.status", data)

@@ -30,6 +30,7 @@ from server.db.types import iso, utcnow
 
 logger = logging.getLogger("graphyard.events")
 BatchHook = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
+Guard = Callable[[AsyncSession], Awaitable[bool]]
 MAX_BATCH = 500
 SUBSCRIBER_QUEUE = 1000
 MAX_CACHED_SEQS = 10_000  # sequence numbers are re-read from the log when dropped
@@ -41,7 +42,8 @@ class _Pending:
     run_id: str
     type: str
     data: dict[str, Any]
-    done: asyncio.Future[dict[str, Any]] = field(
+    guard: Guard | None = None  # stored only if this returns True, in the same transaction
+    done: asyncio.Future[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -90,18 +92,25 @@ class EventLog:
             await asyncio.sleep(0.01)
 
     def post(
-        self, run_id: str, type: str, data: dict[str, Any] | None = None
-    ) -> asyncio.Future[dict[str, Any]]:
-        """Queue an event; the future resolves to the stored event."""
-        item = _Pending(run_id, type, dict(data or {}))
+        self, run_id: str, type: str, data: dict[str, Any] | None = None, guard: Guard | None = None
+    ) -> asyncio.Future[dict[str, Any] | None]:
+        """Queue an event; the future resolves to the stored event (None: its guard said no)."""
+        item = _Pending(run_id, type, dict(data or {}), guard)
         self._queue.put_nowait(item)
         return item.done
 
     async def append(
         self, run_id: str, type: str, data: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         """Store one event and return it as sent (`run_id`, `seq`, `type`, `ts`, data...)."""
         return await asyncio.shield(self.post(run_id, type, data))
+
+    async def append_if(
+        self, guard: Guard, run_id: str, type: str, data: dict[str, Any] | None = None
+    ) -> bool:
+        """Run `guard` (e.g. a conditional status change) and store the event in the same
+        transaction if it returns True, so a crash cannot keep one without the other."""
+        return await asyncio.shield(self.post(run_id, type, data, guard)) is not None
 
     def forget(self, run_id: str) -> None:
         """Drop the cached sequence number of a run this process no longer writes for."""
@@ -133,12 +142,13 @@ class EventLog:
                         item.done.set_exception(exc)
                 continue
             for item, event in zip(batch, events, strict=True):
-                for sub in list(self._subscribers.get(item.run_id, ())):
-                    sub.offer(event)
+                if event is not None:
+                    for sub in list(self._subscribers.get(item.run_id, ())):
+                        sub.offer(event)
                 if not item.done.done():
                     item.done.set_result(event)
 
-    async def _store_with_retry(self, batch: list[_Pending]) -> list[dict[str, Any]]:
+    async def _store_with_retry(self, batch: list[_Pending]) -> list[dict[str, Any] | None]:
         try:
             return await self._store(batch)
         except IntegrityError:
@@ -146,7 +156,7 @@ class EventLog:
                 self.forget(item.run_id)
             return await self._store(batch)
 
-    async def _store(self, batch: list[_Pending]) -> list[dict[str, Any]]:
+    async def _store(self, batch: list[_Pending]) -> list[dict[str, Any] | None]:
         async with self.sessions() as session:
             try:
                 if len(self._last_seq) > MAX_CACHED_SEQS:
@@ -156,16 +166,21 @@ class EventLog:
                         select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)
                     )
                     self._last_seq[run_id] = int(last or 0)
-                events, rows = self._number(batch)
-                await session.execute(_EVENTS.insert(), rows)
-                if self.on_batch is not None:
+                kept = [item.guard is None or await item.guard(session) for item in batch]
+                events, rows = self._number(
+                    [i for i, keep in zip(batch, kept, strict=True) if keep]
+                )
+                if rows:
+                    await session.execute(_EVENTS.insert(), rows)
+                if self.on_batch is not None and events:
                     await self.on_batch(session, events)
                 await session.commit()
             except BaseException:
                 for item in batch:  # the numbers were not used: read them afresh next time
                     self.forget(item.run_id)
                 raise
-        return events
+        stored = iter(events)
+        return [next(stored) if keep else None for keep in kept]
 
     def _number(self, batch: list[_Pending]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         events, rows = [], []

@@ -23,6 +23,7 @@ from server.crud.runs import due_retries, load_run, runs_with_status, transition
 from server.db.engine import Database
 from server.db.models import Run
 from server.db.types import utcnow
+from server.runtime.effects import change_status
 from server.runtime.eventlog import EventLog
 from server.runtime.passes import RunPasses
 from server.settings import Settings
@@ -94,11 +95,9 @@ class Executor:
         return won
 
     async def emit_status(self, run_id: str, status: RunStatus, **extra: Any) -> None:
-        """Store a status event; RUNNING and QUEUED are only queued (the writer keeps order),
-        a status a caller may wait for is stored before this returns."""
-        done = self.events.post(run_id, "run.status", {"status": status.value, **extra})
-        if status not in (RunStatus.RUNNING, RunStatus.QUEUED):
-            await asyncio.shield(done)
+        """The status event of a change made apart from it (cancel and pause announce the
+        change only once the run's task has stopped, so no node event comes after)."""
+        await self.events.append(run_id, "run.status", {"status": status.value, **extra})
 
     async def start(
         self,
@@ -115,9 +114,10 @@ class Executor:
         status = RunStatus.QUEUED if self.slots.locked() else RunStatus.RUNNING
         from_ = list(from_)
         started = func.coalesce(Run.started_at, utcnow())  # first start only
-        if not await self.transition(run_id, status, from_, started_at=started, **fields):
+        if not await change_status(
+            self.events, run_id, status, from_, started_at=started, **fields
+        ):
             return None
-        await self.emit_status(run_id, status)
         fresh = from_ == [RunStatus.PENDING]
         self._launch(run_id, checkpoint_id, fresh=fresh, queued=status == RunStatus.QUEUED)
         return status
@@ -145,8 +145,8 @@ class Executor:
     @contextlib.asynccontextmanager
     async def _slot(self, run_id: str, queued: bool) -> AsyncIterator[None]:
         async with self.slots:
-            if queued and await self.transition(run_id, RunStatus.RUNNING, [RunStatus.QUEUED]):
-                await self.emit_status(run_id, RunStatus.RUNNING)
+            if queued:
+                await change_status(self.events, run_id, RunStatus.RUNNING, [RunStatus.QUEUED])
             yield
 
     async def _run(self, run_id: str, checkpoint_id: str | None, fresh: bool, queued: bool) -> None:

@@ -12,13 +12,12 @@ from langgraph.types import Command
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphs.compile import CompiledWorkflow, GraphCache
-from graphs.runner import RunResult, drive, pending_gates, run_config, settle
+from graphs.runner import RunResult, drive, pending_gates, record_event, run_config, settle
 from graphs.validate import validate_definition
 from server.crud.runs import (
     init_node_states,
     list_node_states,
     load_run,
-    transition_run,
     update_run,
 )
 from server.crud.workflows import get_workflow
@@ -26,6 +25,7 @@ from server.db.engine import Database
 from server.db.models import Run
 from server.db.types import utcnow
 from server.runtime.effects import (
+    change_status,
     decided_resumes,
     record_gates,
     stop_in_flight,
@@ -112,17 +112,38 @@ class RunPasses:
             }
         return run, workflow, ended
 
-    async def _payload(self, workflow: CompiledWorkflow, run: Run) -> tuple[bool, Any]:
+    async def _payload(
+        self, workflow: CompiledWorkflow, run: Run, ended: dict[str, str]
+    ) -> tuple[bool, Any]:
         """(drive?, payload): the input for a new run, decisions for gates, or None."""
         snapshot = await workflow.graph.aget_state(run_config(run.run_id))
         if not snapshot.values:
             return True, workflow.initial_state(run.input)
+        await self._announce_missed(workflow, run.run_id, snapshot.values, ended)
         gates = pending_gates(snapshot)
         if gates:
             async with self.db.sessions() as session:
                 resumes = await decided_resumes(session, run.run_id, gates)
             return bool(resumes), Command(resume=resumes)
         return bool(snapshot.next), None
+
+    async def _announce_missed(
+        self,
+        workflow: CompiledWorkflow,
+        run_id: str,
+        values: dict[str, Any],
+        ended: dict[str, str],
+    ) -> None:
+        """Send the end events of nodes the checkpoint has finished but the log has not: a
+        process killed between a step's checkpoint and its events left them out."""
+        for node_id, record in workflow.node_records(values).items():
+            event = record_event(node_id, record)
+            status = ENDED_EVENTS.get(event["type"]) if event else None
+            if event is None or status is None or ended.get(node_id) == status:
+                continue
+            ended[node_id] = status
+            data = {k: v for k, v in event.items() if k != "type"}
+            await self.events.append(run_id, event["type"], data)
 
     async def _pass(
         self,
@@ -138,11 +159,11 @@ class RunPasses:
         elif checkpoint_id is not None:
             go, payload = True, None
         else:
-            go, payload = await self._payload(workflow, run)
+            go, payload = await self._payload(workflow, run, ended)
         if not go:
             return await settle(workflow, run.run_id)
 
-        pending: list[asyncio.Future[dict[str, Any]]] = []
+        pending: list[asyncio.Future[dict[str, Any] | None]] = []
 
         async def on_event(event: dict[str, Any]) -> None:
             # Queued, not awaited: the writer stores events in batches while the graph
@@ -210,10 +231,9 @@ class RunPasses:
         await self._end(run.run_id, RunStatus.WAITING, usage=usage)
         async with self.db.sessions() as session:
             decided = await decided_resumes(session, run.run_id, result.gates)
-        if decided and await self._move(run.run_id, RunStatus.RUNNING, [RunStatus.WAITING]):
-            self.events.post(run.run_id, "run.status", {"status": RunStatus.RUNNING.value})
-            return True
-        return False
+        return bool(decided) and await change_status(
+            self.events, run.run_id, RunStatus.RUNNING, [RunStatus.WAITING]
+        )
 
     async def _failed(self, run: Run, result: RunResult, usage: dict[str, Any]) -> None:
         error = result.error or {"code": "failed", "message": "the run failed", "node_id": None}
@@ -228,42 +248,26 @@ class RunPasses:
         if again:
             delay = self.settings.retry_base_seconds * 2**run.retry_count
             when = utcnow() + timedelta(seconds=delay)
-            if await self._move(
+            extra = {"error": error, "next_retry_at": when.isoformat(), "delay_seconds": delay}
+            await change_status(
+                self.events,
                 run.run_id,
                 RunStatus.RETRY_SCHEDULED,
                 _RUNNING,
+                extra,
                 error=error,
                 usage=usage,
                 retry_count=run.retry_count + 1,
                 next_retry_at=when,
-            ):
-                await self.events.append(
-                    run.run_id,
-                    "run.status",
-                    {
-                        "status": RunStatus.RETRY_SCHEDULED.value,
-                        "error": error,
-                        "next_retry_at": when.isoformat(),
-                        "delay_seconds": delay,
-                    },
-                )
+            )
             return
         await self._end(
             run.run_id, RunStatus.FAILED, error=error, usage=usage, finished_at=utcnow()
         )
 
-    async def _move(
-        self, run_id: str, to: RunStatus, from_: list[RunStatus], **fields: Any
-    ) -> bool:
-        async with self.db.sessions() as session:
-            won = await transition_run(session, run_id, to, from_statuses=from_, **fields)
-            await session.commit()
-        return won
-
     async def _end(self, run_id: str, to: RunStatus, **fields: Any) -> None:
-        if await self._move(run_id, to, _RUNNING, **fields):
-            extra = {"error": fields["error"]} if fields.get("error") else {}
-            await self.events.append(run_id, "run.status", {"status": to.value, **extra})
+        extra = {"error": fields["error"]} if fields.get("error") else {}
+        await change_status(self.events, run_id, to, _RUNNING, extra, **fields)
 
     async def fail(self, run_id: str, error: dict[str, Any]) -> None:
         """End a run as FAILED for a reason outside its nodes (server error, bad version)."""
