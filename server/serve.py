@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -65,6 +66,26 @@ def lock_data_dir(path: Path) -> IO[str]:
     return handle
 
 
+def check_sqlite_files(settings: Settings) -> None:
+    """Open each SQLite file once, so that one that is not a database (or cannot be opened)
+    is said in a sentence here, not in a traceback from inside the starting app."""
+    from checkpoints import sqlite_path
+
+    for what, url in (("database", settings.db_url), ("checkpoint database",
+                                                     settings.checkpoint_url or "")):
+        if not url.startswith("sqlite") or sqlite_path(url) == ":memory:":
+            continue
+        path = sqlite_path(url)
+        try:
+            conn = sqlite3.connect(path)
+            try:
+                conn.execute("PRAGMA schema_version").fetchone()  # reads the file's header
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StartupError(f"{what} {path} cannot be opened: {exc}") from exc
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
@@ -88,10 +109,6 @@ def _stopped(signum: int, frame: object) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server; returns the exit code."""
-    import uvicorn
-
-    from server.app import create_app
-
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -99,10 +116,16 @@ def serve(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         prepare_data_dir(settings.data_dir)
         lock = lock_data_dir(settings.data_dir)
+        check_sqlite_files(settings)
         sock = bind_socket(settings.host, settings.port)
     except StartupError as exc:
         print(f"graphyard: {exc}", file=sys.stderr)
         return 2
+    # Imported only now: a server that cannot start says so at once, before the slow imports.
+    import uvicorn
+
+    from server.app import create_app
+
     if os.getcwd() not in sys.path:  # tool modules named by the operator may live here
         sys.path.insert(0, os.getcwd())
     app = create_app(settings)

@@ -50,9 +50,7 @@ async def list_events(
     return list((await session.scalars(query)).all())
 
 
-async def last_status_event(
-    session: AsyncSession, run_id: str, up_to_seq: int
-) -> RunEvent | None:
+async def last_status_event(session: AsyncSession, run_id: str, up_to_seq: int) -> RunEvent | None:
     """The run's latest `run.status` event with seq <= `up_to_seq`, or None."""
     query = (
         select(RunEvent)

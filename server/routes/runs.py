@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from graphs.compile import input_errors
 from graphs.runner import run_config
 from server.auth import Operator, Viewer
-from server.crud.runs import create_run, get_run, list_runs, update_run
+from server.crud.runs import create_run, get_run, init_node_states, list_runs, update_run
 from server.crud.workflows import get_workflow
 from server.db.models import Run
 from server.db.types import utcnow
@@ -67,7 +67,9 @@ async def create(
     )
     workflow = await executor.passes.workflow(session, run)
     _check_input(input_errors(workflow.spec, body.input))
+    await init_node_states(session, run.run_id, [n.id for n in workflow.spec.nodes])
     await session.commit()
+    executor.events.new_run(run.run_id)
     if body.execute:
         await executor.start(run.run_id, [RunStatus.PENDING])
         if body.wait:

@@ -71,7 +71,6 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
     """
     changes: dict[tuple[str, str], dict[str, Any]] = {}
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    current: dict[str, str] = {}
     finished: set[str] = set()
     for event in events:
         node_id = event.get("node_id")
@@ -82,8 +81,6 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
         # group by group, which would otherwise apply a start after the end it preceded.
         key = (str(event["run_id"]), str(node_id))
         changes[key] = {**changes.get(key, {}), **change}
-        if event["type"] == "node.started":
-            current[event["run_id"]] = str(node_id)
         if event["type"] in _FINISHED:
             finished.add(event["run_id"])
         if event["type"] == "gate.waiting":
@@ -101,13 +98,6 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
             _NODES.c.run_id == bindparam("r"), _NODES.c.node_id == bindparam("n")
         )
         await session.execute(stmt.values({c: bindparam(c) for c in columns}), params)
-    if current:
-        await session.execute(
-            _RUNS.update()
-            .where(_RUNS.c.run_id == bindparam("r"))
-            .values(current_node=bindparam("node")),
-            [{"r": r, "node": n} for r, n in current.items()],
-        )
     for run_id in finished:
         await refresh_progress(session, run_id)
 

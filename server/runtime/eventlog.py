@@ -112,6 +112,10 @@ class EventLog:
         transaction if it returns True, so a crash cannot keep one without the other."""
         return await asyncio.shield(self.post(run_id, type, data, guard)) is not None
 
+    def new_run(self, run_id: str) -> None:
+        """A run just created has no events: its first one is number 1 (no lookup needed)."""
+        self._last_seq.setdefault(run_id, 0)
+
     def forget(self, run_id: str) -> None:
         """Drop the cached sequence number of a run this process no longer writes for."""
         self._last_seq.pop(run_id, None)

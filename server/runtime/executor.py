@@ -207,18 +207,26 @@ class Executor:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
-            while True:
-                async with self.db.sessions() as session:
-                    run = await load_run(session, run_id)
+            status = await self._status(run_id)
+            while status is not None and status not in SETTLED:
                 left = deadline - loop.time()
-                if run is None or run.status in SETTLED or left <= 0:
+                if left <= 0:
                     return
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(left, 0.5)):
-                        while (await sub.queue.get())["type"] != "run.status":
-                            pass  # only a status change can settle the run
+                try:
+                    async with asyncio.timeout(min(left, 1.0)):
+                        event = await sub.queue.get()
+                        while event["type"] != "run.status":
+                            event = await sub.queue.get()
+                    status = event["status"]
+                except TimeoutError:  # read it: another process may have changed it
+                    status = await self._status(run_id)
         finally:
             self.events.unsubscribe(run_id, sub)
+
+    async def _status(self, run_id: str) -> str | None:
+        async with self.db.sessions() as session:
+            run = await load_run(session, run_id)
+        return run.status if run is not None else None
 
     async def _sweep_retries(self) -> None:
         while True:

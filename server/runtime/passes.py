@@ -76,7 +76,7 @@ class RunPasses:
         """Passes until the run stops being RUNNING; `fresh`: it has no checkpoint yet."""
         first = True
         while True:
-            loaded = await self._load(run_id, first)
+            loaded = await self._load(run_id, first, fresh)
             if loaded is None:
                 return
             if isinstance(loaded, str):
@@ -90,10 +90,11 @@ class RunPasses:
                 return
 
     async def _load(
-        self, run_id: str, first: bool
+        self, run_id: str, first: bool, fresh: bool
     ) -> tuple[Run, CompiledWorkflow, dict[str, str]] | str | None:
         """The RUNNING run, its graph and its nodes that already ended; None when it is not
-        RUNNING, a message when its workflow version cannot run here."""
+        RUNNING, a message when its workflow version cannot run here. A fresh run got its
+        node states when it was created and has none that ended."""
         async with self.db.sessions() as session:
             run = await load_run(session, run_id)
             if run is None or run.status != RunStatus.RUNNING:
@@ -102,6 +103,8 @@ class RunPasses:
                 workflow = await self.workflow(session, run)
             except (ValueError, LookupError) as exc:
                 return str(exc)
+            if fresh and first:
+                return run, workflow, {}
             if first:
                 await init_node_states(session, run_id, [n.id for n in workflow.spec.nodes])
                 await session.commit()

@@ -8,17 +8,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.crud.runs import get_run, list_node_states
-from server.db.models import Run
+from server.db.models import NodeState, Run
 from server.schemas.runs import NodeStateOut, RunOut, RunStatusOut
 from server.statuses import TERMINAL_RUN_STATUSES, NodeStatus, RunStatus
 
+_BUSY = (NodeStatus.RUNNING.value, NodeStatus.RETRYING.value, NodeStatus.WAITING.value)
 _NODE_PROGRESS = {NodeStatus.COMPLETED: 1.0, NodeStatus.SKIPPED: 1.0, NodeStatus.FAILED: 1.0}
 ESTIMATE_SAMPLE = 20
 
 
 async def run_out(session: AsyncSession, project_id: str, run_id: str) -> RunOut:
+    session.expire_all()  # the executor changed the row through other sessions
     run = await get_run(session, project_id, run_id)
-    await session.refresh(run)
     return RunOut.model_validate(run, from_attributes=True)
 
 
@@ -43,6 +44,14 @@ async def estimate_completion(session: AsyncSession, run: Run) -> datetime | Non
     if not durations:
         return None
     return run.started_at + timedelta(seconds=sum(durations) / len(durations))
+
+
+def current_node(states: list[NodeState]) -> str | None:
+    """The node being worked on (or waited on); else the one that started last."""
+    started = sorted((s for s in states if s.started_at), key=lambda s: s.started_at or 0)
+    busy = [s for s in started if s.status in _BUSY]
+    chosen = busy or started
+    return chosen[-1].node_id if chosen else None
 
 
 async def run_status_out(session: AsyncSession, run: Run, node_ids: list[str]) -> RunStatusOut:
@@ -70,7 +79,7 @@ async def run_status_out(session: AsyncSession, run: Run, node_ids: list[str]) -
         run_id=run.run_id,
         status=RunStatus(run.status),
         progress=run.progress,
-        current_node=run.current_node,
+        current_node=current_node(list(states.values())),
         started_at=run.started_at,
         estimated_completion=await estimate_completion(session, run),
         node_states=nodes,
