@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -17,7 +17,7 @@ from server.crud.runs import get_run, load_run
 from server.db.engine import Database
 from server.deps import SessionDep, get_db
 from server.runtime.deps import EventsDep
-from server.runtime.eventlog import EventLog
+from server.runtime.eventlog import EventLog, Subscriber
 from server.schemas.common import MAX_INT_PARAM, error_responses
 from server.statuses import TERMINAL_RUN_STATUSES
 
@@ -46,42 +46,82 @@ async def _stream(
 ) -> AsyncIterator[ServerSentEvent]:
     """Replay after `after`, then follow live until a terminal `run.status` event.
 
-    Live events only wake the reader; what it sends always comes from the stored log in
-    sequence order, so ids have no gaps, even for a reader that fell behind.
+    Live events come from this process's fan-out and are sent as they are while their
+    numbers follow on without a gap; otherwise (a reader that fell behind, events written
+    by another process, a quiet second) the stored log is read, in sequence order.
     """
     sub = events.subscribe(run_id)
-    last = after
-    give_up: float | None = None
+    state = _StreamState(last=after)
     try:
         while True:
-            async with db.sessions() as session:
-                rows = await list_events(session, run_id, last, PAGE)
-                run = await load_run(session, run_id) if len(rows) < PAGE else None
-            for row in rows:
-                event = event_payload(row)
-                last = event["seq"]
-                yield _sse(event)
-                if _is_end(event):
-                    return
-            if len(rows) == PAGE:
-                continue
-            if run is None:
+            async for stored in _from_log(db, run_id, state):
+                yield stored
+            if state.done:
                 return
-            if run.status in TERMINAL_RUN_STATUSES:
-                now = asyncio.get_running_loop().time()
-                if give_up is None:
-                    if await _ended_at_or_before(db, run_id, last):
-                        return  # a finished run: replayed, nothing more will come
-                    give_up = now + END_GRACE_SECONDS
-                elif now > give_up:
+            try:
+                live = await _live_batch(sub)
+            except TimeoutError:
+                continue  # read the log again
+            for item in live:
+                if item["seq"] <= state.last:
+                    continue
+                if item["seq"] != state.last + 1:
+                    break  # a gap: the log has what is missing
+                state.last = item["seq"]
+                yield _sse(item)
+                if _is_end(item):
                     return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sub.queue.get(), POLL_SECONDS)
-            while not sub.queue.empty():
-                sub.queue.get_nowait()
-            sub.lagged = False
     finally:
         events.unsubscribe(run_id, sub)
+
+
+@dataclass
+class _StreamState:
+    last: int
+    done: bool = False
+    give_up: float | None = None
+
+
+async def _live_batch(sub: Subscriber) -> list[dict[str, Any]]:
+    """The next live events (waits up to POLL_SECONDS); [] after a lag, so the log is read."""
+    first = await asyncio.wait_for(sub.queue.get(), POLL_SECONDS)
+    batch = [first]
+    while not sub.queue.empty():
+        batch.append(sub.queue.get_nowait())
+    if sub.lagged:
+        sub.lagged = False
+        return []
+    return batch
+
+
+async def _from_log(
+    db: Database, run_id: str, state: _StreamState
+) -> AsyncIterator[ServerSentEvent]:
+    """Send what the log holds after `state.last`; set `state.done` when nothing more
+    will come (the terminal event was sent, or the run is over or gone)."""
+    while True:
+        async with db.sessions() as session:
+            rows = await list_events(session, run_id, state.last, PAGE)
+            run = await load_run(session, run_id) if len(rows) < PAGE else None
+        for row in rows:
+            event = event_payload(row)
+            state.last = event["seq"]
+            yield _sse(event)
+            if _is_end(event):
+                state.done = True
+                return
+        if len(rows) < PAGE:
+            break
+    if run is None:
+        state.done = True
+    elif run.status in TERMINAL_RUN_STATUSES:
+        now = asyncio.get_running_loop().time()
+        if state.give_up is None:
+            if await _ended_at_or_before(db, run_id, state.last):
+                state.done = True  # a finished run: replayed, nothing more will come
+            state.give_up = now + END_GRACE_SECONDS
+        elif now > state.give_up:
+            state.done = True
 
 
 async def _ended_at_or_before(db: Database, run_id: str, seq: int) -> bool:
