@@ -174,10 +174,12 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
 # A YAML date stays the text it was written as: definitions hold JSON values only.
-_NoAliasLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def json_value_problem(value: Any, path: str = "") -> tuple[str, str] | None:
@@ -202,8 +204,10 @@ def json_value_problem(value: Any, path: str = "") -> tuple[str, str] | None:
                 stack.append((sub, f"{where}.{key}" if where else key, depth + 1))
         elif isinstance(item, float) and not math.isfinite(item):
             return where, "numbers must be finite (JSON has no NaN or Infinity)"
-        elif isinstance(item, int) and not isinstance(item, bool) and not (
-            INT64_MIN <= item <= INT64_MAX
+        elif (
+            isinstance(item, int)
+            and not isinstance(item, bool)
+            and not (INT64_MIN <= item <= INT64_MAX)
         ):
             return where, "integers must fit in 64 bits"
         elif not isinstance(item, str | int | float | bool | type(None)):

@@ -162,8 +162,11 @@ def _check_top(c: _Checker) -> str | None:
     if isinstance(items, list) and not items:
         c.add(key, "invalid_value", "a workflow needs at least one node")
     if isinstance(items, list) and len(items) > MAX_NODES:
-        c.add(key, "invalid_value",
-              f"a workflow has at most {MAX_NODES} nodes; this one has {len(items)}")
+        c.add(
+            key,
+            "invalid_value",
+            f"a workflow has at most {MAX_NODES} nodes; this one has {len(items)}",
+        )
         return None  # not worth checking node by node
     return key if has_nodes or has_steps else None
 
@@ -307,8 +310,11 @@ def _check_edges(c: _Checker, key: str) -> None:
         c.add("edges", "invalid_value", "`edges` must be a list")
         return
     if len(raw_edges) > MAX_EDGES:
-        c.add("edges", "invalid_value",
-              f"a workflow has at most {MAX_EDGES} edges; this one has {len(raw_edges)}")
+        c.add(
+            "edges",
+            "invalid_value",
+            f"a workflow has at most {MAX_EDGES} edges; this one has {len(raw_edges)}",
+        )
         return
     seen: set[tuple[str, str]] = set()
     for k, edge in enumerate(raw_edges):

@@ -1,4 +1,4 @@
-"""`python -m server ...` is the `graphyard` command (handy where console scripts are not on PATH)."""
+"""`python -m server ...` is the `graphyard` command (for when scripts are not on PATH)."""
 
 from server.cli import main
 

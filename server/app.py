@@ -17,6 +17,7 @@ from server.metrics import Metrics
 from server.middleware import BodyLimitMiddleware, CatchAllMiddleware, RequestCountMiddleware
 from server.routes import events, gates, health, projects, runs, workflows
 from server.runtime.lifecycle import start_runtime
+from server.schemas.common import document_parameters_plainly
 from server.settings import Settings
 
 logger = logging.getLogger("graphyard.server")
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metric_sources = []
     app.state.bootstrap_key = None
     register_error_handlers(app)
+    document_parameters_plainly(app)
     # Added last runs first: count everything, then catch crashes, then limit bodies.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CatchAllMiddleware)

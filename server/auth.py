@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server.crud.projects import authenticate_key, get_project
 from server.deps import SessionDep
@@ -43,7 +44,13 @@ def _bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal:
+# Only for the OpenAPI document (it declares the bearer scheme on every route that needs a
+# token); the header itself is read by `_bearer_token`, which answers 401 in our own words.
+_BEARER_SCHEME = HTTPBearer(auto_error=False, description="A project key or the admin token")
+BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER_SCHEME)]
+
+
+async def get_principal(request: Request, session: SessionDep, _: BearerDoc) -> Principal:
     """Authenticate the request; 401 when the token is missing or unknown."""
     token = _bearer_token(request)
     admin_token: str = request.app.state.admin_token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("graphyard.errors")
 
+_HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
 # Codes for errors Starlette raises itself (unknown route, wrong method, body limit).
 _STATUS_CODES = {
     400: "bad_request",
@@ -124,15 +126,34 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "http_error")
+    headers = exc.headers
     if exc.status_code == 404:
         message = f"no route for {request.method} {request.url.path}"
     elif exc.status_code == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
+        allow = _allowed_methods(request, (headers or {}).get("Allow", ""))
+        headers = {**(headers or {}), "Allow": allow}
     elif isinstance(exc.detail, str) and exc.detail:
         message = exc.detail
     else:
         message = HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+def _allowed_methods(request: Request, fallback: str) -> str:
+    # Starlette names only the methods of the first route whose path matched, so
+    # `/api/projects` would allow POST alone. The resource is the most literal documented
+    # path that fits (`/workflows/runs` rather than `/workflows/{wid}`): list its methods.
+    best: tuple[int, dict[str, Any]] | None = None
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            literal = len(re.sub(r"\{[^/]+?\}", "", template))
+            if best is None or literal > best[0]:
+                best = (literal, operations)
+    if best is None:
+        return fallback
+    return ", ".join(method.upper() for method in best[1] if method in _HTTP_METHODS)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

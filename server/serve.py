@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import importlib
 import logging
 import os
 import signal
@@ -71,8 +72,10 @@ def check_sqlite_files(settings: Settings) -> None:
     is said in a sentence here, not in a traceback from inside the starting app."""
     from checkpoints import sqlite_path
 
-    for what, url in (("database", settings.db_url), ("checkpoint database",
-                                                     settings.checkpoint_url or "")):
+    for what, url in (
+        ("database", settings.db_url),
+        ("checkpoint database", settings.checkpoint_url or ""),
+    ):
         if not url.startswith("sqlite") or sqlite_path(url) == ":memory:":
             continue
         path = sqlite_path(url)
@@ -103,6 +106,28 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def check_startup_inputs(settings: Settings) -> None:
+    """What the app would otherwise fail on, with a traceback, while starting: an admin
+    token file that is empty or unreadable, and tool modules that cannot be imported."""
+    token_file = settings.admin_token_file
+    if settings.admin_token is None and token_file.exists():
+        try:
+            empty = not token_file.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StartupError(f"admin token file {token_file} cannot be read: {exc}") from exc
+        if empty:
+            raise StartupError(
+                f"admin token file {token_file} is empty; delete it to have a new one generated"
+            )
+    if os.getcwd() not in sys.path:  # tool modules named by the operator may live here
+        sys.path.insert(0, os.getcwd())
+    for name in settings.tool_modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            raise StartupError(f"tool module {name!r} cannot be imported: {exc}") from exc
+
+
 def _stopped(signum: int, frame: object) -> None:
     """Handler left in place after uvicorn's graceful shutdown: nothing more to do."""
 
@@ -117,6 +142,7 @@ def serve(args: argparse.Namespace) -> int:
         prepare_data_dir(settings.data_dir)
         lock = lock_data_dir(settings.data_dir)
         check_sqlite_files(settings)
+        check_startup_inputs(settings)
         sock = bind_socket(settings.host, settings.port)
     except StartupError as exc:
         print(f"graphyard: {exc}", file=sys.stderr)
@@ -126,8 +152,6 @@ def serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app
 
-    if os.getcwd() not in sys.path:  # tool modules named by the operator may live here
-        sys.path.insert(0, os.getcwd())
     app = create_app(settings)
     host, port = sock.getsockname()[:2]
     print(

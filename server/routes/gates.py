@@ -24,7 +24,7 @@ async def list_(pid: str, rid: str, session: SessionDep, _: Viewer) -> GateList:
     return GateList(items=[GateOut.model_validate(g) for g in await list_gates(session, rid)])
 
 
-@router.post("/{gate_id}/decision", responses=error_responses(403, 404, 409))
+@router.post("/{gate_id}/decision", responses=error_responses(400, 403, 404, 409, 413))
 async def decide(
     pid: str,
     rid: str,

@@ -22,7 +22,7 @@ from server.schemas.projects import (
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 
-@router.post("", status_code=201, responses=error_responses(403, 409))
+@router.post("", status_code=201, responses=error_responses(400, 403, 409, 413))
 async def create_project(body: ProjectCreate, session: SessionDep, _: AdminDep) -> ProjectOut:
     """Create a project (server admin token only)."""
     project = await crud.create_project(session, body.id, body.name or body.id)
@@ -38,7 +38,7 @@ async def list_projects(session: SessionDep, principal: PrincipalDep) -> Project
     return ProjectList(items=[ProjectOut.model_validate(p) for p in projects])
 
 
-@router.post("/{pid}/api-keys", status_code=201, responses=error_responses(403, 404))
+@router.post("/{pid}/api-keys", status_code=201, responses=error_responses(400, 403, 404, 413))
 async def create_api_key(
     pid: str, body: ApiKeyCreate, session: SessionDep, _: ProjectAdmin
 ) -> ApiKeyCreated:

@@ -52,7 +52,7 @@ def _check_input(spec_input_errors: list[str]) -> None:
         )
 
 
-@router.post("", status_code=201, responses=error_responses(403, 404))
+@router.post("", status_code=201, responses=error_responses(400, 403, 404, 413))
 async def create(
     pid: str, body: RunCreate, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunOut:
@@ -115,7 +115,7 @@ async def status(
 @router.post(
     "/{rid}/execute",
     status_code=202,
-    responses=error_responses(400, 403, 404, 409),
+    responses=error_responses(400, 403, 404, 409, 413),
     response_model_exclude_none=True,
 )
 async def execute(
@@ -190,7 +190,7 @@ async def _own_checkpoint(executor: ExecutorDep, rid: str, checkpoint_id: str) -
 @router.post(
     "/{rid}/resume",
     status_code=202,
-    responses=error_responses(400, 403, 404),
+    responses=error_responses(400, 403, 404, 413),
     response_model_exclude_none=True,
 )
 async def resume(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from graphs.spec import json_value_problem
 from server.schemas.common import MAX_INT_PARAM
@@ -24,6 +24,18 @@ def _storable(value: dict[str, Any]) -> dict[str, Any]:
 JsonObject = Annotated[dict[str, Any], AfterValidator(_storable)]
 
 
+def _json_integer(value: Any) -> Any:
+    """An integer as JSON Schema reads one: 5 or 5.0, never "5" or true."""
+    if isinstance(value, str | bool):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# Request fields take what their OpenAPI schema says and nothing else: `"wait": "yes"`,
+# `"execute": 1` or `"version": "2"` are refused rather than quietly converted.
+Version = Annotated[int, Field(ge=1, le=MAX_INT_PARAM), BeforeValidator(_json_integer)]
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -32,11 +44,11 @@ class RunCreate(_Request):
     """Create a run of a workflow version; optionally start it and wait for it."""
 
     workflow_id: str = Field(max_length=64)
-    version: int | None = Field(None, ge=1, le=MAX_INT_PARAM)
+    version: Version | None = None
     input: JsonObject = Field(default_factory=dict)
-    execute: bool = False
-    wait: bool = False
-    timeout_seconds: float = Field(30, gt=0, le=3600)
+    execute: StrictBool = False
+    wait: StrictBool = False
+    timeout_seconds: float = Field(30, gt=0, le=3600, strict=True)
 
 
 class ExecuteRequest(_Request):

@@ -13,6 +13,7 @@ EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_is_valid(path: Path) -> None:
-    result = validate_definition(parse_definition(path.read_bytes(), "yaml"), Registry.from_settings())
+    raw = parse_definition(path.read_bytes(), "yaml")
+    result = validate_definition(raw, Registry.from_settings())
     assert result.issues == []
     assert result.spec is not None and result.spec.id == path.stem

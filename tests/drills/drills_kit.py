@@ -1,0 +1,334 @@
+"""Real `graphyard serve` processes for the drills, and helpers to talk to them.
+
+`DrillServer` starts `python -m server.cli serve` on 127.0.0.1 in its own directory (the
+cwd, which holds the drill tools module, flag files and the side-effect log), waits for
+/healthz, and stops it with SIGTERM or SIGKILL; `start()` again runs a new process on the
+same data directory. `run_cli` runs a command that is expected to exit by itself. Every
+wait here is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TOKEN = "drill-admin-token"
+PROJECT = "default"
+TOOLS_MODULE = "drill_tools"
+TOOLS_SOURCE = Path(__file__).with_name("drill_tools_source.py")
+START_TIMEOUT = 40.0
+STOP_TIMEOUT = 15.0
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+ERROR_KEYS = {"error", "message", "details"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def new_tag() -> str:
+    return "d" + uuid.uuid4().hex[:10]
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    """The environment of a server process: no GRAPHYARD_* of the caller, a known token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHYARD_")}
+    env.update(
+        {
+            "GRAPHYARD_ADMIN_TOKEN": TOKEN,
+            "GRAPHYARD_LOAD_EXAMPLES": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def serve_command(port: int, data_dir: Path | str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+
+
+def run_cli(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 30
+) -> tuple[int, str, float]:
+    """Run a command that should end by itself: (exit code, stdout + stderr, seconds)."""
+    started = time.monotonic()
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, timeout=timeout, check=False)
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    return done.returncode, output, time.monotonic() - started
+
+
+def assert_error_body(response: httpx.Response, status: int | tuple[int, ...]) -> dict[str, Any]:
+    """The response has one of `status` and the API's error body; returns the body."""
+    wanted = (status,) if isinstance(status, int) else status
+    assert response.status_code in wanted, (response.status_code, response.text[:500])
+    assert response.headers.get("content-type", "").startswith("application/json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert set(body) == ERROR_KEYS, body
+    assert isinstance(body["error"], str) and body["error"], body
+    assert isinstance(body["message"], str) and body["message"], body
+    assert isinstance(body["details"], dict), body
+    return body
+
+
+@dataclass
+class Event:
+    """One SSE event: the `id:` and `event:` lines and the parsed `data:`."""
+
+    id: int | None
+    event: str | None
+    data: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.data.get("type"))
+
+
+def parse_sse(lines: Iterator[str]) -> Iterator[Event]:
+    """Events of a text/event-stream; comment lines (`: keep-alive`) are skipped."""
+    fields: dict[str, str] = {}
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if data:
+                ident = fields.get("id")
+                yield Event(
+                    int(ident) if ident else None, fields.get("event"), json.loads("\n".join(data))
+                )
+            fields, data = {}, []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            data.append(value)
+        else:
+            fields[name] = value
+
+
+def wait_until(
+    check: Callable[[], Any], timeout: float, describe: Callable[[], str], every: float = 0.1
+) -> Any:
+    """Call `check` until it returns something truthy (returned); fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout} s: {describe()}")
+        time.sleep(every)
+
+
+class DrillServer:
+    """One Graphyard server process at a time, on one directory and data directory."""
+
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        (root / f"{TOOLS_MODULE}.py").write_text(TOOLS_SOURCE.read_text())
+        (root / "flags").mkdir(exist_ok=True)
+        self.data_dir = root / "data"
+        self.log_path = root / "server.log"
+        self.port = free_port()
+        self.env = base_env(
+            GRAPHYARD_TOOL_MODULES=TOOLS_MODULE, GRAPHYARD_DRILL_DIR=str(root), **(env or {})
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.client: httpx.Client | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start a server process and wait until /healthz answers."""
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        with self.log_path.open("ab") as log:
+            log.write(b"\n===== drill: server start =====\n")
+            log.flush()
+            self.proc = subprocess.Popen(
+                serve_command(self.port, self.data_dir),
+                cwd=self.root,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            self.kill()
+            raise AssertionError(f"server not healthy within {START_TIMEOUT} s:\n{self.log()}")
+        self.client = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        )
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """SIGTERM and wait for the exit (SIGKILL after `timeout`); returns the exit code."""
+        self._close_client()
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f"no exit within {timeout} s of SIGTERM") from None
+        return int(self.proc.returncode)
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, mid-work."""
+        self._close_client()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def shutdown(self) -> None:
+        """Teardown: stop the process if it still runs (SIGTERM, else SIGKILL)."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.stop()
+            except AssertionError:
+                self.kill()
+
+    def _close_client(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    @property
+    def http(self) -> httpx.Client:
+        assert self.client is not None, "server is not running"
+        return self.client
+
+    @staticmethod
+    def runs(path: str = "", project: str = PROJECT) -> str:
+        return f"/api/projects/{project}/workflows/runs{path}"
+
+    def healthy(self) -> bool:
+        return self.http.get("/healthz", timeout=5).json() == {"status": "ok"}
+
+    def create_workflow(self, definition: dict[str, Any], project: str = PROJECT) -> None:
+        response = self.http.post(f"/api/projects/{project}/workflows", json=definition)
+        assert response.status_code == 201, response.text
+
+    def start_run(
+        self,
+        workflow_id: str,
+        run_input: dict[str, Any],
+        *,
+        wait: bool = False,
+        project: str = PROJECT,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "workflow_id": workflow_id,
+            "input": run_input,
+            "execute": True,
+            "wait": wait,
+            "timeout_seconds": 30,
+        }
+        response = self.http.post(
+            self.runs(project=project), json=body, headers=headers, timeout=40
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        response = self.http.get(self.runs(f"/{run_id}"))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_terminal(self, run_ids: list[str], timeout: float) -> dict[str, dict[str, Any]]:
+        """Poll until every run is terminal; fail after `timeout` s."""
+        runs: dict[str, dict[str, Any]] = {}
+
+        def all_done() -> bool:
+            for run_id in run_ids:
+                if runs.get(run_id, {}).get("status") not in TERMINAL:
+                    runs[run_id] = self.run(run_id)
+            return all(runs[r]["status"] in TERMINAL for r in run_ids)
+
+        wait_until(
+            all_done, timeout, lambda: str({r: v["status"] for r, v in runs.items()}), every=0.25
+        )
+        return runs
+
+    def events(self, run_id: str) -> list[Event]:
+        """Every event of a finished run (the stream replays and closes)."""
+        timeout = httpx.Timeout(10, read=20)
+        with self.http.stream("GET", self.runs(f"/{run_id}/events"), timeout=timeout) as resp:
+            assert resp.status_code == 200, resp.read().decode()
+            return list(parse_sse(resp.iter_lines()))
+
+    # -- side effects --------------------------------------------------------------------
+
+    def effects(self, tag: str | None = None) -> list[tuple[str, str]]:
+        """(tag, name) of every side effect the drill tools recorded, in order."""
+        path = self.root / "effects.log"
+        if not path.exists():
+            return []
+        pairs = [tuple(line.split(" ", 1)) for line in path.read_text().splitlines() if line]
+        return [(t, n) for t, n in pairs if tag is None or t == tag]
+
+    def set_flag(self, tag: str, name: str) -> None:
+        (self.root / "flags" / f"{tag}.{name}").touch()
+
+
+MakeServer = Callable[..., DrillServer]
+
+
+def tool_node(node_id: str, tool: str = "record", **inputs: Any) -> dict[str, Any]:
+    """A node of the drill tools: `tag` from the run input, `name` = the node id."""
+    return {
+        "id": node_id,
+        "type": "tool_call",
+        "tool": tool,
+        "inputs": {"tag": "$input.tag", "name": node_id, **inputs},
+    }
+
+
+def chain(workflow_id: str, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Nodes run one after the other."""
+    edges = [{"from": a["id"], "to": b["id"]} for a, b in pairwise(nodes)]
+    return {"id": workflow_id, "nodes": nodes, "edges": edges}
