@@ -26,6 +26,7 @@ from graphs.spec import (
     json_value_problem,
 )
 
+MAX_ISSUES = 500
 _TYPE_FIELDS = {
     "tool_call": {"tool"},
     "agent_call": {"agent", "model", "system", "prompt"},
@@ -123,12 +124,21 @@ def validate_definition(raw: Any, registry: Registry | None = None) -> Validatio
     cycles = find_cycles(node_ids, edge_pairs)
     _report_graph(checker, cycles, edge_pairs)
     _check_refs(checker, edge_pairs, upstream=not cycles)
-    result = ValidationResult(checker.issues)
+    result = ValidationResult(_capped(checker.issues))
     if not cycles and node_ids:
         result.levels = levels_of(node_ids, edge_pairs)
     if not checker.issues:
         result.spec = WorkflowSpec.model_validate(raw)
     return result
+
+
+def _capped(issues: list[Issue]) -> list[Issue]:
+    """At most MAX_ISSUES issues (a huge broken definition must not make a huge answer)."""
+    if len(issues) <= MAX_ISSUES:
+        return issues
+    more = len(issues) - MAX_ISSUES
+    note = Issue("", "invalid_value", f"{more} more issues are not listed; fix these first")
+    return [*issues[:MAX_ISSUES], note]
 
 
 def _check_top(c: _Checker) -> str | None:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from drills_kit import DrillServer, MakeServer
-
-# Hypothesis imports libcst only to write the patch for a failing example, and libcst warns
-# (DeprecationWarning) on import; with the suite's warnings-as-errors that would turn every
-# drill failure into an INTERNALERROR that hides it. Import it once, quietly, up front.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    with contextlib.suppress(ImportError):
-        import hypothesis.extra._patching  # noqa: F401
 
 SERVERS = pytest.StashKey[list[DrillServer]]()
 LOG_TAIL_LINES = 60

@@ -616,3 +616,15 @@ def test_deeply_nested_inputs_do_not_crash(registry: Registry) -> None:
     for _ in range(5000):
         deep = [deep]
     _check_never_crashes({"id": "w", "nodes": [echo("a", inputs={"v": deep})]}, registry)
+
+
+def test_a_flood_of_issues_is_capped_with_a_count_of_the_rest() -> None:
+    nodes = [
+        {"id": f"n{i}", "type": "tool_call", "tool": "echo", "inputs": {"v": "$nowhere"}}
+        for i in range(700)
+    ]
+    edges = [{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(699)]
+    result = validate_definition({"id": "flood", "nodes": nodes, "edges": edges})
+    assert len(result.issues) == 501
+    assert result.issues[0].code == "unknown_node"
+    assert result.issues[-1].message.startswith("200 more issues")
