@@ -70,9 +70,11 @@ class Executor:
 
     async def __aexit__(self, *exc: object) -> None:
         """Stop every run at once; they stay RUNNING and resume from their checkpoints."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        # Wait for every task to unwind while the database is still open: a task cancelled
+        # later, when the event loop closes, would wait forever on a closed connection.
         tasks = list(self.active.values())
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
         for task in tasks:
             task.cancel()
         if tasks:
