@@ -8,22 +8,20 @@ Every wait here is bounded.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import httpx
+from proc_kit import Event, free_port, parse_sse, wait_until
 
 TOKEN = "e2e-admin-token"
 PROJECT = "default"
@@ -34,49 +32,8 @@ STOP_TIMEOUT = 15.0
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def new_tag() -> str:
     return "t" + uuid.uuid4().hex[:10]
-
-
-@dataclass
-class Event:
-    """One SSE event as received: the `id:` and `event:` lines and the parsed `data:`."""
-
-    id: int | None
-    event: str | None
-    data: dict[str, Any]
-
-    @property
-    def type(self) -> str:
-        return str(self.data.get("type"))
-
-
-def parse_sse(lines: Iterator[str]) -> Iterator[Event]:
-    """Events of a text/event-stream; comments (`: keep-alive`) are skipped."""
-    fields: dict[str, str] = {}
-    data: list[str] = []
-    for line in lines:
-        if line == "":
-            if data:
-                ident = fields.get("id")
-                yield Event(int(ident) if ident else None, fields.get("event"),
-                            json.loads("\n".join(data)))
-            fields, data = {}, []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "data":
-            data.append(value)
-        else:
-            fields[name] = value
 
 
 class Server:
@@ -314,20 +271,6 @@ def shutdown(server: Server) -> None:
             server.stop()
         except AssertionError:
             server.kill()
-
-
-def wait_until(
-    check: Callable[[], Any], timeout: float, describe: Callable[[], str], every: float = 0.05
-) -> Any:
-    """Call `check` until it returns something truthy (returned); fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout} s: {describe()}")
-        time.sleep(every)
 
 
 # -- definitions -------------------------------------------------------------------------
