@@ -10,7 +10,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from drills_kit import MakeServer, base_env, free_port, run_cli, serve_command
+from drills_kit import MakeServer, base_env, run_cli
+from proc_kit import free_port, serve_command
 
 QUICK_SECONDS = 15.0  # the interpreter and imports on a busy 2-core machine; no waiting
 

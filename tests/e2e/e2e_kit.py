@@ -8,11 +8,6 @@ Every wait here is bounded.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from proc_kit import Event, free_port, parse_sse, wait_until
+from proc_kit import Event, ServerProcess, parse_sse, wait_until
 
 TOKEN = "e2e-admin-token"
 PROJECT = "default"
 TOOLS_MODULE = "e2e_tools"
 TOOLS_SOURCE = Path(__file__).with_name("e2e_tools_source.py")
-START_TIMEOUT = 40.0
-STOP_TIMEOUT = 15.0
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
 
@@ -36,98 +29,16 @@ def new_tag() -> str:
     return "t" + uuid.uuid4().hex[:10]
 
 
-class Server:
+class Server(ServerProcess):
     """One Graphyard server process at a time, on one directory and data directory."""
 
-    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
-        (root / f"{TOOLS_MODULE}.py").write_text(TOOLS_SOURCE.read_text())
-        (root / "flags").mkdir(exist_ok=True)
-        self.data_dir = root / "data"
-        self.log_path = root / "server.log"
-        self.port = free_port()
-        base = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHYARD_")}
-        self.env = {
-            **base,
-            "GRAPHYARD_ADMIN_TOKEN": TOKEN,
-            "GRAPHYARD_LOAD_EXAMPLES": "false",
-            "GRAPHYARD_TOOL_MODULES": TOOLS_MODULE,
-            "GRAPHYARD_E2E_DIR": str(root),
-            "PYTHONUNBUFFERED": "1",
-            **(env or {}),
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.client: httpx.Client | None = None
-
-    # -- process -------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start a server process and wait until /healthz answers."""
-        assert self.proc is None or self.proc.poll() is not None, "already running"
-        with self.log_path.open("ab") as log:
-            log.write(b"\n===== e2e: server start =====\n")
-            log.flush()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            self.kill()
-            raise AssertionError(f"server not healthy within {START_TIMEOUT} s:\n{self.log()}")
-        self.client = httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
-        )
-
-    def _close_client(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-
-    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
-        """SIGTERM and wait for the exit; returns the exit code (fails after `timeout`)."""
-        self._close_client()
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                raise AssertionError(f"server did not exit within {timeout} s of SIGTERM") from None
-        return int(self.proc.returncode)
-
-    def kill(self) -> None:
-        """SIGKILL: the process dies at once, mid-work."""
-        self._close_client()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    TOKEN = TOKEN
+    TOOLS_MODULE = TOOLS_MODULE
+    TOOLS_SOURCE = TOOLS_SOURCE
+    DIR_ENV = "GRAPHYARD_E2E_DIR"
+    LABEL = "e2e"
 
     # -- HTTP ----------------------------------------------------------------------------
-
-    @property
-    def http(self) -> httpx.Client:
-        assert self.client is not None, "server is not running"
-        return self.client
 
     @staticmethod
     def api(path: str = "") -> str:
@@ -266,11 +177,7 @@ MakeServer = Callable[..., Server]
 
 def shutdown(server: Server) -> None:
     """Teardown: stop the process if it still runs (SIGTERM, else SIGKILL)."""
-    if server.proc is not None and server.proc.poll() is None:
-        try:
-            server.stop()
-        except AssertionError:
-            server.kill()
+    server.shutdown()
 
 
 # -- definitions -------------------------------------------------------------------------
