@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Durability
+
+from checkpoints import inline_sqlite
 
 # Runs write through `durability="sync"`: each superstep's checkpoint is committed before
 # the next step starts, so a SIGKILL loses at most the step in flight (measured in DESIGN.md).
@@ -51,7 +52,8 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
     path = sqlite_path(url)
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(path) as conn:
+    # SQLite calls run on the event loop's thread: see checkpoints/inline_sqlite.py.
+    async with inline_sqlite.connect(path) as conn:
         for pragma in _SQLITE_PRAGMAS:
             await conn.execute(pragma)
         saver = AsyncSqliteSaver(conn)

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from checkpoints import inline_sqlite
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -42,7 +44,16 @@ def create_engine(database_url: str) -> AsyncEngine:
         # costs more than queueing for a single connection (measured: +25% runs/s, -30%
         # CPU per run at 32 concurrent runs). So nothing may hold a session while it waits
         # for another one (routes commit before calling the executor).
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
+        # Its SQLite calls run on the event loop's thread, not in aiosqlite's worker thread
+        # (checkpoints/inline_sqlite.py): the hand-off cost more CPU than the SQL.
+        database = url.database or ":memory:"
+        engine = create_async_engine(
+            url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=30,
+            async_creator=lambda: inline_sqlite.connect(database),
+        )
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     # A server outlives database restarts: check pooled connections before use.
