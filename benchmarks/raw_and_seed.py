@@ -7,13 +7,17 @@ import json
 import sqlite3
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
+import aiosqlite
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 
-from checkpoints import DURABILITY, open_checkpointer
+from checkpoints import DURABILITY, SQLITE_PRAGMAS, open_checkpointer
 
 
 class Raw3(TypedDict, total=False):
@@ -37,9 +41,24 @@ def _raw_three(checkpointer: Any) -> Any:
     return builder.compile(checkpointer=checkpointer)
 
 
-async def raw_throughput(folder: Path, total: int, concurrency: int) -> float:
-    """Runs/s of the same 3-node chain run in-process on the same kind of SQLite saver."""
-    async with open_checkpointer(str(folder / "raw.sqlite")) as saver:
+@asynccontextmanager
+async def stock_saver(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    """LangGraph's AsyncSqliteSaver on a stock aiosqlite connection (its worker thread),
+    with the same PRAGMAs: what a hand-written LangGraph program gets out of the box."""
+    async with aiosqlite.connect(path) as conn:
+        for pragma in SQLITE_PRAGMAS:
+            await conn.execute(pragma)
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        yield saver
+
+
+async def raw_throughput(folder: Path, total: int, concurrency: int, stock: bool = False) -> float:
+    """Runs/s of the same 3-node chain run in-process on a SQLite saver: Graphyard's
+    (`open_checkpointer`, calls on the event loop's thread), or with `stock` LangGraph's own."""
+    name = "raw-stock.sqlite" if stock else "raw.sqlite"
+    opened = stock_saver(folder / name) if stock else open_checkpointer(str(folder / name))
+    async with opened as saver:
         graph = _raw_three(saver)
         sem = asyncio.Semaphore(concurrency)
 

@@ -86,10 +86,21 @@ async def server_figures(sizes: dict[str, int], folder: Path) -> list[tuple[str,
                 )
             )
         raw = await raw_throughput(folder, sizes["throughput"], 32)
-        rows.append(
-            ("raw LangGraph, same graph and saver, concurrency 32", f"{raw:.1f} runs/s", "")
-        )
-        rows.append(("server / raw at concurrency 32", f"{rate / raw:.2f}", ">= 0.8"))
+        stock = await raw_throughput(folder, sizes["throughput"], 32, stock=True)
+        rows += [
+            (
+                "raw LangGraph, same graph, Graphyard's saver, concurrency 32",
+                f"{raw:.1f} runs/s",
+                "",
+            ),
+            (
+                "raw LangGraph, same graph, stock AsyncSqliteSaver, concurrency 32",
+                f"{stock:.1f} runs/s",
+                "",
+            ),
+            ("server / raw (Graphyard's saver) at concurrency 32", f"{rate / raw:.2f}", ">= 0.8"),
+            ("server / raw (stock saver) at concurrency 32", f"{rate / stock:.2f}", ">= 0.8"),
+        ]
         rows.append(("server CPU per run", f"{statistics.median(cpu):.1f} ms", ""))
         first = await bench.first_event(sizes["events"])
         rows.append(("execute -> first SSE event, p50", f"{pct(first, 0.5):.1f} ms", "<= 15 ms"))

@@ -23,7 +23,7 @@ DURABILITY: Durability = "sync"
 #   does); only a power cut or OS crash may lose the last commits. It avoids one fsync per
 #   commit, which is what limits checkpoint throughput (about 1.5x more runs/s).
 # - busy_timeout: a second connection (the CLI, a second server) waits instead of failing.
-_SQLITE_PRAGMAS = (
+SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=10000",
@@ -54,7 +54,7 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # SQLite calls run on the event loop's thread: see checkpoints/inline_sqlite.py.
     async with inline_sqlite.connect(path) as conn:
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in SQLITE_PRAGMAS:
             await conn.execute(pragma)
         saver = AsyncSqliteSaver(conn)
         await saver.setup()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import NodeState, Run
@@ -16,6 +16,45 @@ from server.errors import NotFound
 from server.statuses import NodeStatus, RunStatus
 
 EMPTY_USAGE: dict[str, Any] = {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+_RUNS = cast(Table, Run.__table__)
+_NODES = cast(Table, NodeState.__table__)
+
+
+def new_run(
+    *,
+    project_id: str,
+    workflow_id: str,
+    workflow_version: int,
+    input: dict[str, Any] | None = None,
+    status: RunStatus = RunStatus.PENDING,
+) -> Run:
+    """A new run pinned to one workflow version, every column set (not stored yet)."""
+    return Run(
+        run_id=str(uuid.uuid4()),
+        project_id=project_id,
+        workflow_id=workflow_id,
+        workflow_version=workflow_version,
+        status=status.value,
+        input=dict(input or {}),
+        usage=dict(EMPTY_USAGE),
+        progress=0.0,
+        retry_count=0,
+        last_event_seq=0,
+        created_at=utcnow(),
+    )
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """The run's columns, for a Core INSERT (None columns take their defaults)."""
+    return {c.key: v for c in _RUNS.columns if (v := getattr(run, c.key)) is not None}
+
+
+async def insert_run(session: AsyncSession, run: Run, node_ids: Sequence[str]) -> None:
+    """Store a new run and a PENDING state for each of its nodes: two INSERTs, no ORM."""
+    await session.execute(_RUNS.insert(), [run_row(run)])
+    if node_ids:
+        row = {"run_id": run.run_id, "status": NodeStatus.PENDING.value, "attempts": 0}
+        await session.execute(_NODES.insert(), [{**row, "node_id": n} for n in node_ids])
 
 
 async def create_run(
@@ -27,16 +66,13 @@ async def create_run(
     input: dict[str, Any] | None = None,
     status: RunStatus = RunStatus.PENDING,
 ) -> Run:
-    """A new run pinned to one workflow version."""
-    run = Run(
-        run_id=str(uuid.uuid4()),
+    """A new run pinned to one workflow version, added to the session."""
+    run = new_run(
         project_id=project_id,
         workflow_id=workflow_id,
         workflow_version=workflow_version,
-        status=status.value,
-        input=dict(input or {}),
-        usage=dict(EMPTY_USAGE),
-        created_at=utcnow(),
+        input=input,
+        status=status,
     )
     session.add(run)
     await session.flush()
@@ -95,17 +131,14 @@ async def transition_run(
     The check and the write are one UPDATE, so of two racing transitions exactly one wins;
     returns whether this one did.
     """
-    query = update(Run).where(Run.run_id == run_id)
+    query = _RUNS.update().where(_RUNS.c.run_id == run_id)
     if from_statuses is not None:
-        query = query.where(Run.status.in_([s.value for s in from_statuses]))
+        query = query.where(_RUNS.c.status.in_([s.value for s in from_statuses]))
+    # Core, not ORM: callers read the run afresh (`load_run`), nothing to synchronize.
     result = await session.execute(
-        query.values(status=to_status.value, **fields)
-        .returning(Run.run_id)
-        .execution_options(synchronize_session="fetch")
+        query.values(status=to_status.value, **fields).returning(_RUNS.c.run_id)
     )
-    won = result.scalar_one_or_none() is not None
-    await session.flush()
-    return won
+    return result.scalar_one_or_none() is not None
 
 
 async def update_run(session: AsyncSession, run_id: str, **fields: Any) -> None:

@@ -124,6 +124,37 @@ async def get_workflow(
     return workflow, row
 
 
+async def resolve_version(
+    session: AsyncSession, project_id: str, workflow_id: str, version: int | None = None
+) -> int:
+    """The version a new run pins: the latest, or `version` if the live workflow has it.
+
+    NotFound as `get_workflow`; one indexed query that does not load the definition.
+    """
+    wanted = Workflow.latest_version if version is None else version
+    query = (
+        select(WorkflowVersion.version)
+        .select_from(Workflow)
+        .outerjoin(
+            WorkflowVersion,
+            (WorkflowVersion.project_id == Workflow.project_id)
+            & (WorkflowVersion.workflow_id == Workflow.id)
+            & (WorkflowVersion.version == wanted),
+        )
+        .where(
+            Workflow.project_id == project_id,
+            Workflow.id == workflow_id,
+            Workflow.deleted_at.is_(None),
+        )
+    )
+    found = (await session.execute(query)).first()
+    if found is None:
+        raise _not_found(workflow_id)
+    if found[0] is None:
+        raise _not_found(workflow_id, version)
+    return int(found[0])
+
+
 async def list_workflows(
     session: AsyncSession, project_id: str, *, limit: int, offset: int
 ) -> tuple[list[WorkflowRow], int]:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from graphs.compile import input_errors
 from graphs.runner import run_config
 from server.auth import Operator, Viewer
-from server.crud.runs import create_run, get_run, init_node_states, list_runs, update_run
-from server.crud.workflows import get_workflow
+from server.crud.runs import get_run, insert_run, list_runs, new_run, update_run
+from server.crud.workflows import resolve_version
 from server.db.models import Run
 from server.db.types import utcnow
 from server.deps import SessionDep
@@ -57,23 +57,23 @@ async def create(
     pid: str, body: RunCreate, session: SessionDep, executor: ExecutorDep, _: Operator
 ) -> RunOut:
     """Create a run of a workflow version; `execute` starts it, `wait` waits for it to settle."""
-    _workflow, version = await get_workflow(session, pid, body.workflow_id, body.version)
-    run = await create_run(
-        session,
-        project_id=pid,
-        workflow_id=body.workflow_id,
-        workflow_version=version.version,
-        input=body.input,
-    )
-    workflow = await executor.passes.workflow(session, run)
+    version = await resolve_version(session, pid, body.workflow_id, body.version)
+    workflow = await executor.passes.compiled(session, pid, body.workflow_id, version)
     _check_input(input_errors(workflow.spec, body.input))
-    await init_node_states(session, run.run_id, [n.id for n in workflow.spec.nodes])
-    await session.commit()
-    executor.events.new_run(run.run_id)
-    if body.execute:
-        await executor.start(run.run_id, [RunStatus.PENDING])
-        if body.wait:
-            await executor.wait_settled(run.run_id, body.timeout_seconds)
+    run = new_run(
+        project_id=pid, workflow_id=body.workflow_id, workflow_version=version, input=body.input
+    )
+    node_ids = [n.id for n in workflow.spec.nodes]
+    if not body.execute:
+        await insert_run(session, run, node_ids)
+        await session.commit()
+        executor.events.new_run(run.run_id)
+        return RunOut.model_validate(run, from_attributes=True)
+    await session.commit()  # give the connection back: the event writer stores the run
+    status = await executor.create_started(run, node_ids)
+    if not body.wait:
+        return RunOut.model_validate(run, from_attributes=True)
+    await executor.wait_settled(run.run_id, body.timeout_seconds, status)
     return await run_out(session, pid, run.run_id)
 
 

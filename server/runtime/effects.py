@@ -6,19 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Float, Table, bindparam, case, func, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphs.runner import PendingGate
 from server.crud.gates import get_gate, open_gate
 from server.crud.runs import set_node_state, transition_run
-from server.db.models import Gate, NodeState, Run
+from server.db.models import Gate, NodeState
 from server.db.types import utcnow
 from server.runtime.eventlog import EventLog
 from server.statuses import GateStatus, NodeStatus, RunStatus
 
-DONE_NODE_STATUSES = (NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.SKIPPED)
 _FINISHED = {
     "node.completed": NodeStatus.COMPLETED,
     "node.skipped": NodeStatus.SKIPPED,
@@ -26,7 +24,6 @@ _FINISHED = {
 }
 # Core tables: executemany UPDATEs without ORM bookkeeping.
 _NODES = cast(Table, NodeState.__table__)
-_RUNS = cast(Table, Run.__table__)
 
 
 def node_change(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -64,14 +61,14 @@ def node_change(event: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> None:
-    """Batch hook of the event log: node states, current node, progress, opened gates.
+    """Batch hook of the event log: node states and opened gates (the run's progress comes
+    with its node events as `run_fields`, counted by the pass).
 
     Changes with the same columns go in one executemany UPDATE, so a batch costs a few
     statements however many events it holds.
     """
     changes: dict[tuple[str, str], dict[str, Any]] = {}
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    finished: set[str] = set()
     for event in events:
         node_id = event.get("node_id")
         change = node_change(event) if isinstance(node_id, str) else None
@@ -81,8 +78,6 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
         # group by group, which would otherwise apply a start after the end it preceded.
         key = (str(event["run_id"]), str(node_id))
         changes[key] = {**changes.get(key, {}), **change}
-        if event["type"] in _FINISHED:
-            finished.add(event["run_id"])
         if event["type"] == "gate.waiting":
             await open_gate(
                 session,
@@ -98,21 +93,6 @@ async def apply_events(session: AsyncSession, events: list[dict[str, Any]]) -> N
             _NODES.c.run_id == bindparam("r"), _NODES.c.node_id == bindparam("n")
         )
         await session.execute(stmt.values({c: bindparam(c) for c in columns}), params)
-    for run_id in finished:
-        await refresh_progress(session, run_id)
-
-
-async def refresh_progress(session: AsyncSession, run_id: str) -> None:
-    """progress = finished nodes / all nodes, in one statement."""
-    mine = _NODES.c.run_id == run_id
-    done = (
-        select(func.count())
-        .where(mine, _NODES.c.status.in_([s.value for s in DONE_NODE_STATUSES]))
-        .scalar_subquery()
-    )
-    total = select(func.count()).where(mine).scalar_subquery()
-    progress = case((total > 0, sql_cast(done, Float) / total), else_=0.0)
-    await session.execute(_RUNS.update().where(_RUNS.c.run_id == run_id).values(progress=progress))
 
 
 async def record_gates(

@@ -21,11 +21,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import RunEvent
+from server.db.models import Run, RunEvent
 from server.db.types import iso, utcnow
 
 logger = logging.getLogger("graphyard.events")
@@ -35,6 +35,7 @@ MAX_BATCH = 500
 SUBSCRIBER_QUEUE = 1000
 MAX_CACHED_SEQS = 10_000  # sequence numbers are re-read from the log when dropped
 _EVENTS = cast(Table, RunEvent.__table__)  # Core: a multi-row INSERT, no ORM bookkeeping
+_RUNS = cast(Table, Run.__table__)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class _Pending:
     type: str
     data: dict[str, Any]
     guard: Guard | None = None  # stored only if this returns True, in the same transaction
+    run_fields: dict[str, Any] | None = None  # columns of the run set with the event
     done: asyncio.Future[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -92,10 +94,18 @@ class EventLog:
             await asyncio.sleep(0.01)
 
     def post(
-        self, run_id: str, type: str, data: dict[str, Any] | None = None, guard: Guard | None = None
+        self,
+        run_id: str,
+        type: str,
+        data: dict[str, Any] | None = None,
+        guard: Guard | None = None,
+        run_fields: dict[str, Any] | None = None,
     ) -> asyncio.Future[dict[str, Any] | None]:
-        """Queue an event; the future resolves to the stored event (None: its guard said no)."""
-        item = _Pending(run_id, type, dict(data or {}), guard)
+        """Queue an event; the future resolves to the stored event (None: its guard said no).
+
+        `run_fields`: columns of the run to set in the same transaction (e.g. progress).
+        """
+        item = _Pending(run_id, type, dict(data or {}), guard, run_fields)
         self._queue.put_nowait(item)
         return item.done
 
@@ -176,6 +186,7 @@ class EventLog:
                 )
                 if rows:
                     await session.execute(_EVENTS.insert(), rows)
+                await _set_run_fields(session, [i for i, k in zip(batch, kept, strict=True) if k])
                 if self.on_batch is not None and events:
                     await self.on_batch(session, events)
                 await session.commit()
@@ -198,3 +209,18 @@ class EventLog:
             head = {"run_id": item.run_id, "seq": seq, "type": item.type, "ts": iso(now)}
             events.append({**head, **{k: v for k, v in item.data.items() if k not in head}})
         return events, rows
+
+
+async def _set_run_fields(session: AsyncSession, items: list[_Pending]) -> None:
+    """The run columns that came with a batch's events: the last value per run wins, and
+    runs that set the same columns share one executemany UPDATE."""
+    latest: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if item.run_fields:
+            latest[item.run_id] = {**latest.get(item.run_id, {}), **item.run_fields}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for run_id, fields in latest.items():
+        groups.setdefault(tuple(sorted(fields)), []).append({**fields, "r": run_id})
+    for columns, params in groups.items():
+        stmt = _RUNS.update().where(_RUNS.c.run_id == bindparam("r"))
+        await session.execute(stmt.values({c: bindparam(c) for c in columns}), params)

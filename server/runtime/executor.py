@@ -16,10 +16,17 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphs.compile import GraphCache
 from graphs.registry import Registry
-from server.crud.runs import due_retries, load_run, runs_with_status, transition_run
+from server.crud.runs import (
+    due_retries,
+    insert_run,
+    load_run,
+    runs_with_status,
+    transition_run,
+)
 from server.db.engine import Database
 from server.db.models import Run
 from server.db.types import utcnow
@@ -124,6 +131,22 @@ class Executor:
         self._launch(run_id, checkpoint_id, fresh=fresh, queued=status == RunStatus.QUEUED)
         return status
 
+    async def create_started(self, run: Run, node_ids: list[str]) -> RunStatus:
+        """Store a new run already started (RUNNING, or QUEUED when no slot is free) with its
+        node states and its first `run.status` event, in one transaction, and launch it."""
+        status = RunStatus.QUEUED if self.slots.locked() else RunStatus.RUNNING
+        run.status, run.started_at = status.value, utcnow()
+
+        async def insert(session: AsyncSession) -> bool:
+            await insert_run(session, run, node_ids)
+            return True
+
+        self.events.new_run(run.run_id)
+        await self.events.append_if(insert, run.run_id, "run.status", {"status": status.value})
+        queued = status == RunStatus.QUEUED
+        self._launch(run.run_id, fresh=True, queued=queued, created=None if queued else run)
+        return status
+
     def _launch(
         self,
         run_id: str,
@@ -131,10 +154,12 @@ class Executor:
         *,
         fresh: bool = False,
         queued: bool = True,
+        created: Run | None = None,
     ) -> None:
         """Run it in its own task; `fresh`: it never started (no checkpoint yet); `queued`:
-        it may be QUEUED, to become RUNNING once it has a slot."""
-        coro = self._run(run_id, checkpoint_id, fresh, queued)
+        it may be QUEUED, to become RUNNING once it has a slot; `created`: its row, when
+        this process just created it RUNNING."""
+        coro = self._run(run_id, checkpoint_id, fresh, queued, created)
         task = asyncio.create_task(coro, name=f"run-{run_id}")
         self.active[run_id] = task
 
@@ -151,10 +176,17 @@ class Executor:
                 await change_status(self.events, run_id, RunStatus.RUNNING, [RunStatus.QUEUED])
             yield
 
-    async def _run(self, run_id: str, checkpoint_id: str | None, fresh: bool, queued: bool) -> None:
+    async def _run(
+        self,
+        run_id: str,
+        checkpoint_id: str | None,
+        fresh: bool,
+        queued: bool,
+        created: Run | None = None,
+    ) -> None:
         try:
             async with self._slot(run_id, queued):
-                await self.passes.run(run_id, checkpoint_id, fresh=fresh)
+                await self.passes.run(run_id, checkpoint_id, fresh=fresh, created=created)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -203,13 +235,17 @@ class Executor:
         WAITING first and looks for decisions after, so one side always sees the other."""
         await self.start(run_id, [RunStatus.WAITING])
 
-    async def wait_settled(self, run_id: str, timeout: float) -> None:
-        """Return once the run is terminal, WAITING or PAUSED, or `timeout` has passed."""
+    async def wait_settled(self, run_id: str, timeout: float, status: str | None = None) -> None:
+        """Return once the run is terminal, WAITING or PAUSED, or `timeout` has passed.
+
+        `status`: the run's status as the caller just set it, with no await since (so no
+        event of a later change can have been missed); else it is read first."""
         sub = self.events.subscribe(run_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
-            status = await self._status(run_id)
+            if status is None:
+                status = await self._status(run_id)
             while status is not None and status not in SETTLED:
                 left = deadline - loop.time()
                 if left <= 0:

@@ -44,6 +44,11 @@ ENDED_EVENTS = {
 }
 
 
+def _progress(workflow: CompiledWorkflow, ended: dict[str, str]) -> dict[str, Any]:
+    """The run's progress column: the share of its nodes that ended (done, skipped, failed)."""
+    return {"progress": len(ended) / max(1, len(workflow.spec.nodes))}
+
+
 class RunPasses:
     """Executes runs pass by pass; a pass ends when the graph stops (done, failed, gates)."""
 
@@ -57,13 +62,17 @@ class RunPasses:
 
     async def workflow(self, session: AsyncSession, run: Run) -> CompiledWorkflow:
         """The compiled graph of the version the run is pinned to (built once per version)."""
-        key = (run.project_id, run.workflow_id, run.workflow_version)
+        return await self.compiled(session, run.project_id, run.workflow_id, run.workflow_version)
+
+    async def compiled(
+        self, session: AsyncSession, project_id: str, workflow_id: str, version: int
+    ) -> CompiledWorkflow:
+        """The compiled graph of one workflow version (built once per version)."""
+        key = (project_id, workflow_id, version)
         found = self.cache.cached(key)
         if found is not None:
             return found
-        _, row = await get_workflow(
-            session, run.project_id, run.workflow_id, run.workflow_version, include_deleted=True
-        )
+        _, row = await get_workflow(session, project_id, workflow_id, version, include_deleted=True)
         result = validate_definition(row.definition, self.cache.registry)
         if result.spec is None:
             problems = "; ".join(f"{i.path}: {i.message}" for i in result.issues[:3])
@@ -71,12 +80,22 @@ class RunPasses:
         return self.cache.get(key, result.spec)
 
     async def run(
-        self, run_id: str, checkpoint_id: str | None = None, *, fresh: bool = False
+        self,
+        run_id: str,
+        checkpoint_id: str | None = None,
+        *,
+        fresh: bool = False,
+        created: Run | None = None,
     ) -> None:
-        """Passes until the run stops being RUNNING; `fresh`: it has no checkpoint yet."""
+        """Passes until the run stops being RUNNING; `fresh`: it has no checkpoint yet;
+        `created`: the row of a run this process just created RUNNING (no need to read it)."""
         first = True
         while True:
-            loaded = await self._load(run_id, first, fresh)
+            loaded: tuple[Run, CompiledWorkflow, dict[str, str]] | str | None = None
+            if first and fresh and created is not None:
+                loaded = self._created(created)
+            if loaded is None:
+                loaded = await self._load(run_id, first, fresh)
             if loaded is None:
                 return
             if isinstance(loaded, str):
@@ -88,6 +107,13 @@ class RunPasses:
             first, checkpoint_id = False, None
             if not await self._finish(workflow, run, result):
                 return
+
+    def _created(self, run: Run) -> tuple[Run, CompiledWorkflow, dict[str, str]] | None:
+        """A run created RUNNING by this process a moment ago: its graph was just compiled
+        (the create request checked the input against it), and none of its nodes ended.
+        A cancel or pause since then stops its task, so its status needs no re-reading."""
+        workflow = self.cache.cached((run.project_id, run.workflow_id, run.workflow_version))
+        return None if workflow is None else (run, workflow, {})
 
     async def _load(
         self, run_id: str, first: bool, fresh: bool
@@ -146,7 +172,8 @@ class RunPasses:
                 continue
             ended[node_id] = status
             data = {k: v for k, v in event.items() if k != "type"}
-            await self.events.append(run_id, event["type"], data)
+            fields = _progress(workflow, ended)
+            await asyncio.shield(self.events.post(run_id, event["type"], data, run_fields=fields))
 
     async def _pass(
         self,
@@ -181,7 +208,8 @@ class RunPasses:
                     return
                 ended[event["node_id"]] = status
             data = {k: v for k, v in event.items() if k != "type"}
-            pending.append(self.events.post(run.run_id, event["type"], data))
+            fields = _progress(workflow, ended) if status is not None else None
+            pending.append(self.events.post(run.run_id, event["type"], data, run_fields=fields))
 
         try:
             return await drive(

@@ -173,3 +173,24 @@ def test_a_rejection_fails_the_run(server: Server, tag: str) -> None:
     assert failed["error"]["code"] == "gate_rejected" and failed["error"]["node_id"] == "g"
     assert server.effects(tag) == []
     assert server.node_states(run["run_id"]) == {"g": "FAILED", "after": "PENDING"}
+
+
+async def test_progress_counts_ended_nodes_while_a_gate_waits(server: Server, tag: str) -> None:
+    """Run progress is the share of nodes that ended: 2 of 4 before the gate, then all."""
+    definition = {
+        "id": f"progress-{tag}",
+        "steps": [
+            tool_node("a"),
+            tool_node("b"),
+            {"id": "g", "type": "human_gate", "prompt": "ok?"},
+            tool_node("c"),
+        ],
+    }
+    await asyncio.to_thread(server.create_workflow, definition)
+    run = await asyncio.to_thread(server.start_run, f"progress-{tag}", {"tag": tag}, wait=True)
+    assert run["status"] == "WAITING" and run["progress"] == 0.5, run
+    status = await asyncio.to_thread(server.status, run["run_id"])
+    assert status["progress"] == 0.5, status
+    assert (await asyncio.to_thread(server.decide, run["run_id"], "g")).status_code == 200
+    done = await asyncio.to_thread(server.wait_for, run["run_id"])
+    assert done["status"] == "COMPLETED" and done["progress"] == 1.0, done
