@@ -27,6 +27,7 @@ from graphs.runtime_node import NodeRunner
 from graphs.spec import EdgeSpec, WorkflowSpec
 
 OUTPUT_NODE = "__output__"
+OUTPUT_KEY = "output"  # the state key the output node writes, and only it
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def input_errors(spec: WorkflowSpec, run_input: Any) -> list[str]:
 
 
 def build_state_type(spec: WorkflowSpec) -> type:
-    fields: dict[str, Any] = {"input": dict, "context": dict, "output": Any}
+    fields: dict[str, Any] = {"input": dict, "context": dict, OUTPUT_KEY: Any}
     for node in spec.nodes:
         fields[node_key(node.id)] = dict
     # A TypedDict made at run time: one key per node, so each node writes only its own.
@@ -114,13 +115,13 @@ def _wire(builder: StateGraph[Any], target: str, sources: list[str]) -> None:
 def _output_node(spec: WorkflowSpec, sinks: list[str]) -> Any:
     async def output(state: dict[str, Any]) -> dict[str, Any]:
         if spec.output is not None:
-            return {"output": resolve(spec.output, state_scope(state))}
+            return {OUTPUT_KEY: resolve(spec.output, state_scope(state))}
         result: dict[str, Any] = {}
         for sink in sinks:
             record = state.get(node_key(sink)) or {}
             if record.get("status") == "COMPLETED":
                 result[sink] = record.get("output")
-        return {"output": result}
+        return {OUTPUT_KEY: result}
 
     return output
 

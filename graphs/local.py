@@ -13,7 +13,14 @@ from checkpoints import open_checkpointer
 from graphs.compile import compile_workflow, input_errors
 from graphs.errors import DefinitionError
 from graphs.registry import Registry
-from graphs.runner import PendingGate, RunResult, decision_command, drive, settle
+from graphs.runner import (
+    PendingGate,
+    RunResult,
+    decision_command,
+    drive,
+    has_work_left,
+    settle,
+)
 from graphs.spec import WorkflowSpec, parse_definition
 from graphs.validate import validate_definition
 
@@ -144,7 +151,7 @@ async def _resume(
     snapshot = await workflow.graph.aget_state({"configurable": {"thread_id": run_id}})
     if not snapshot.values:
         return None
-    if snapshot.next and not any(t.interrupts for t in snapshot.tasks):
+    if has_work_left(snapshot) and not any(t.interrupts for t in snapshot.tasks):
         return await drive(workflow, run_id, None, console.event, timeout=timeout)
     return await settle(workflow, run_id)
 

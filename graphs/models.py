@@ -136,6 +136,7 @@ def load_model(spec: str) -> BaseChatModel:
     from langchain.chat_models import init_chat_model
 
     try:
-        return init_chat_model(name, model_provider=provider)
+        model: BaseChatModel = init_chat_model(name, model_provider=provider)
+        return model
     except ImportError as exc:
         raise ModelUnavailable(str(exc)) from exc

@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, StateSnapshot, StreamMode
 
 from checkpoints import DURABILITY
-from graphs.compile import CompiledWorkflow
+from graphs.compile import OUTPUT_KEY, CompiledWorkflow
 from graphs.errors import NodeFailed
 from graphs.nodes.base import NODE_KEY_PREFIX
 from graphs.nodes.human_gate import DECIDE_PREFIX
@@ -93,6 +93,13 @@ def record_event(node_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def has_work_left(snapshot: StateSnapshot) -> bool:
+    """Whether driving the run on (with no input) would do anything: steps are due, or
+    tasks whose writes were saved without their step's checkpoint. A process killed right
+    after a task's writes leaves `next` empty while the graph has not moved on."""
+    return bool(snapshot.next or snapshot.tasks)
+
+
 def pending_gates(snapshot: StateSnapshot) -> list[PendingGate]:
     gates = []
     for task in snapshot.tasks:
@@ -117,6 +124,9 @@ async def drive(
     With `checkpoint_id` the run continues from that earlier checkpoint of its history.
     """
     config = run_config(run_id, checkpoint_id)
+    # A run from its start sees every write in the stream: its final state is the input plus
+    # the updates, so a completed run need not read its checkpoint back (`settle`).
+    values = dict(payload) if isinstance(payload, dict) else None
     try:
         async with asyncio.timeout(timeout):
             stream = workflow.graph.astream(
@@ -124,8 +134,11 @@ async def drive(
             )
             async for mode, chunk in stream:
                 data = cast(dict[str, Any], chunk)
-                events = [data] if mode == "custom" else update_events(data)
-                for event in events:
+                if mode == "custom":
+                    await on_event(data)
+                    continue
+                values = _merged(values, data)
+                for event in update_events(data):
                     await on_event(event)
     except NodeFailed as exc:
         await on_event({"type": "node.failed", "node_id": exc.node_id, "error": exc.as_dict()})
@@ -134,22 +147,39 @@ async def drive(
         limit = f"{timeout:g} s" if timeout is not None else "its time limit"
         error = {"code": "timeout", "message": f"the run took longer than {limit}", "node_id": None}
         return RunResult("FAILED", error=error)
+    if values is not None and OUTPUT_KEY in values:  # the output node ran: nothing waits
+        return outcome(workflow, values)
     return await settle(workflow, run_id)
+
+
+def _merged(values: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any] | None:
+    """A state with one `updates` chunk applied; None once unknown (an interrupt)."""
+    if values is None or "__interrupt__" in update:
+        return None
+    for written in update.values():
+        if isinstance(written, dict):
+            values.update(written)
+    return values
 
 
 async def settle(workflow: CompiledWorkflow, run_id: str) -> RunResult:
     """How a run stands according to its latest checkpoint."""
     snapshot = await workflow.graph.aget_state(run_config(run_id))
-    records = workflow.node_records(snapshot.values)
     gates = pending_gates(snapshot)
     if gates:
-        return RunResult("WAITING", gates=gates, records=records)
+        return RunResult("WAITING", gates=gates, records=workflow.node_records(snapshot.values))
+    return outcome(workflow, snapshot.values)
+
+
+def outcome(workflow: CompiledWorkflow, values: dict[str, Any]) -> RunResult:
+    """COMPLETED or FAILED, from a final state with no pending gate."""
+    records = workflow.node_records(values)
     failed = [
         r["error"]
         for r in records.values()
         if r.get("status") == "FAILED" and not r.get("continued")
     ]
-    output = snapshot.values.get("output")
+    output = values.get(OUTPUT_KEY)
     if failed:
         return RunResult("FAILED", output=output, error=failed[0], records=records)
     return RunResult("COMPLETED", output=output, records=records)

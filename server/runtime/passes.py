@@ -12,7 +12,15 @@ from langgraph.types import Command
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graphs.compile import CompiledWorkflow, GraphCache
-from graphs.runner import RunResult, drive, pending_gates, record_event, run_config, settle
+from graphs.runner import (
+    RunResult,
+    drive,
+    has_work_left,
+    pending_gates,
+    record_event,
+    run_config,
+    settle,
+)
 from graphs.validate import validate_definition
 from server.crud.runs import (
     init_node_states,
@@ -154,7 +162,7 @@ class RunPasses:
             async with self.db.sessions() as session:
                 resumes = await decided_resumes(session, run.run_id, gates)
             return bool(resumes), Command(resume=resumes)
-        return bool(snapshot.next), None
+        return has_work_left(snapshot), None
 
     async def _announce_missed(
         self,
