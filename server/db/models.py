@@ -194,3 +194,16 @@ class RunEvent(Base):
     type: Mapped[str] = mapped_column(String(40))
     ts: Mapped[datetime] = mapped_column(default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RunCount(Base):
+    """How many runs a project has per workflow and status, so the run list's `total`
+    is a sum over a few rows instead of a scan of every run. On SQLite, triggers on `runs`
+    keep it (migration 0002); on Postgres the list counts the runs themselves."""
+
+    __tablename__ = "run_counts"
+
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)

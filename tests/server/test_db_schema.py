@@ -64,7 +64,7 @@ async def test_migrations_create_exactly_the_models(db_url: str) -> None:
             assert await conn.run_sync(_diff) == []
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-        assert version == "0001"
+        assert version == "0002"
         assert tables >= {
             "projects",
             "api_keys",
@@ -74,6 +74,7 @@ async def test_migrations_create_exactly_the_models(db_url: str) -> None:
             "node_states",
             "gates",
             "run_events",
+            "run_counts",
         }
     finally:
         await db.dispose()
@@ -84,7 +85,7 @@ def test_upgrade_database_is_synchronous_for_the_cli(tmp_path: Path) -> None:
     upgrade_database(f"sqlite+aiosqlite:///{path}")
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     engine.dispose()
 
 
@@ -139,3 +140,37 @@ async def test_foreign_keys_are_enforced(db_url: str) -> None:
                 )
     finally:
         await db.dispose()
+
+
+async def test_upgrading_an_existing_database_counts_its_runs(tmp_path: Path) -> None:
+    """Migration 0002 fills the run counters from the runs already stored."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(upgrade_database, url, "0001")
+    sync = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with sync.begin() as conn:
+        conn.execute(
+            text("INSERT INTO projects (id, name, created_at) VALUES ('p', 'p', '2025-01-01')")
+        )
+        conn.execute(text(
+            "INSERT INTO workflows (project_id, id, latest_version, created_at, updated_at) "
+            "VALUES ('p', 'w', 1, '2025-01-01', '2025-01-01')"
+        ))
+        conn.execute(text(
+            "INSERT INTO workflow_versions (project_id, workflow_id, version, definition, "
+            "created_at) VALUES ('p', 'w', 1, '{}', '2025-01-01')"
+        ))
+        for i, status in enumerate(["COMPLETED", "COMPLETED", "FAILED"]):
+            conn.execute(text(
+                "INSERT INTO runs (run_id, project_id, workflow_id, workflow_version, status, "
+                "input, usage, progress, retry_count, last_event_seq, created_at) "
+                f"VALUES ('r{i}', 'p', 'w', 1, '{status}', '{{}}', '{{}}', 0, 0, 0, '2025-01-01')"
+            ))
+    await asyncio.to_thread(upgrade_database, url)
+    with sync.begin() as conn:
+        rows = conn.execute(text("SELECT status, n FROM run_counts ORDER BY status")).all()
+        assert [tuple(r) for r in rows] == [("COMPLETED", 2), ("FAILED", 1)]
+        conn.execute(text("UPDATE runs SET status = 'FAILED' WHERE run_id = 'r0'"))
+        conn.execute(text("DELETE FROM runs WHERE run_id = 'r1'"))
+        rows = conn.execute(text("SELECT status, n FROM run_counts ORDER BY status")).all()
+        assert [tuple(r) for r in rows] == [("COMPLETED", 0), ("FAILED", 2)]
+    sync.dispose()

@@ -126,6 +126,36 @@ async def test_list_runs_filters_newest_first(
         assert counts == {"PENDING": 2, "FAILED": 1}
 
 
+async def test_list_totals_follow_every_status_change(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The totals come from counters kept by triggers on SQLite; they must match a count of
+    the runs themselves after inserts, transitions (won and lost) and direct updates."""
+    ids = [await _new_run(sessions) for _ in range(5)]
+    async with sessions() as session:
+        for run_id in ids[:3]:
+            await runs.transition_run(
+                session, run_id, RunStatus.RUNNING, from_statuses=[RunStatus.PENDING]
+            )
+        lost = await runs.transition_run(
+            session, ids[0], RunStatus.QUEUED, from_statuses=[RunStatus.PENDING]
+        )
+        await runs.transition_run(session, ids[0], RunStatus.COMPLETED)
+        await runs.update_run(session, ids[1], status=RunStatus.RUNNING.value)  # no change
+        await session.commit()
+    assert not lost
+    expected = {RunStatus.PENDING: 2, RunStatus.RUNNING: 2, RunStatus.COMPLETED: 1}
+    async with sessions() as session:
+        for status, count in expected.items():
+            page, total = await runs.list_runs(session, "acme", status=status)
+            assert total == len(page) == count, status
+            _, total = await runs.list_runs(session, "acme", workflow_id="flow", status=status)
+            assert total == count
+        assert (await runs.list_runs(session, "acme"))[1] == 5
+        assert (await runs.list_runs(session, "acme", status=RunStatus.FAILED))[1] == 0
+        assert await runs.count_runs_by_status(session) == {k.value: v for k, v in expected.items()}
+
+
 async def test_recovery_and_retry_queries(sessions: async_sessionmaker[AsyncSession]) -> None:
     running = await _new_run(sessions, status=RunStatus.RUNNING)
     due = await _new_run(sessions, status=RunStatus.RETRY_SCHEDULED)
