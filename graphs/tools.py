@@ -6,13 +6,17 @@ import asyncio
 import contextlib
 import contextvars
 import importlib
-from collections.abc import Callable, Iterable, Iterator
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
 import httpx
-from langchain_core.tools import BaseTool, tool
+from langchain_core.runnables import ensure_config
+from langchain_core.tools import BaseTool, StructuredTool, tool
+from langsmith.utils import tracing_is_enabled
+from pydantic import BaseModel
 
 from graphs.errors import HardError, RetryableError
 
@@ -99,6 +103,79 @@ async def http_request(
 
 
 BUILTIN_TOOLS: tuple[BaseTool, ...] = (delay, echo, http_request)
+
+ToolCall = Callable[[dict[str, Any]], Awaitable[Any]]
+_PLAIN = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def direct_call(item: BaseTool) -> ToolCall | None:
+    """The tool's coroutine, with its arguments validated and passed as `ainvoke` passes
+    them, for a plain `@tool` coroutine; None when `ainvoke` would do more: callbacks,
+    injected or aliased arguments, a `config`/`run_manager`/`callbacks` parameter, error
+    handlers, an artifact.
+
+    Why: `BaseTool.ainvoke` inspects the function's signature and type hints again on
+    every call (about 0.15 ms outside a graph, 0.3 ms inside), about 10% of the server's
+    CPU per run for a workflow of three tool calls. Calls still go through `ainvoke` while
+    LangSmith tracing is on or callbacks are configured, so traces keep their tool runs.
+    """
+    if type(item) is not StructuredTool or item.coroutine is None:
+        return None
+    if item.callbacks or item.response_format != "content":
+        return None
+    if item.handle_tool_error or item.handle_validation_error:
+        return None
+    schema = item.args_schema
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return None
+    fields = schema.model_fields
+    if any(f.alias or f.validation_alias for f in fields.values()):
+        return None
+    params = inspect.signature(item.coroutine).parameters
+    if set(params) != set(fields) or any(p.kind not in _PLAIN for p in params.values()):
+        return None
+    call_schema = item.tool_call_schema  # the schema without injected arguments
+    if not (isinstance(call_schema, type) and issubclass(call_schema, BaseModel)):
+        return None
+    if set(call_schema.model_fields) != set(fields):
+        return None
+    coroutine = item.coroutine
+    defaulted = {name for name, f in fields.items() if not f.is_required()}
+
+    async def call(inputs: dict[str, Any]) -> Any:
+        if not fields:
+            return await coroutine()
+        parsed = schema.model_validate(inputs)
+        kwargs = {k: getattr(parsed, k) for k in fields if k in inputs or k in defaulted}
+        return await coroutine(**kwargs)
+
+    return call
+
+
+_DIRECT: dict[int, tuple[BaseTool, ToolCall | None]] = {}
+
+
+async def invoke_tool(item: BaseTool, inputs: dict[str, Any]) -> Any:
+    """`item.ainvoke(inputs)`, through `direct_call` when it gives the same result."""
+    cached = _DIRECT.get(id(item))
+    if cached is None or cached[0] is not item:
+        cached = _DIRECT[id(item)] = (item, direct_call(item))
+    call = cached[1]
+    if call is None or tracing_is_enabled() or _has_handlers(ensure_config().get("callbacks")):
+        return await item.ainvoke(inputs)
+    return await call(inputs)
+
+
+def _has_handlers(callbacks: Any) -> bool:
+    """Whether a config's callbacks would see a tool run (LangGraph always passes a
+    manager; it usually has no handlers)."""
+    if callbacks is None:
+        return False
+    if isinstance(callbacks, list):
+        return bool(callbacks)
+    return bool(
+        getattr(callbacks, "handlers", True) or getattr(callbacks, "inheritable_handlers", True)
+    )
 
 
 def tools_in_module(module: ModuleType) -> list[BaseTool]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from graphs.errors import HardError
 from graphs.nodes.base import NodeContext, to_jsonable
-from graphs.tools import progress_reporting
+from graphs.tools import invoke_tool, progress_reporting
 
 
 async def run_tool_call(ctx: NodeContext) -> Any:
@@ -16,4 +16,4 @@ async def run_tool_call(ctx: NodeContext) -> Any:
         raise HardError(f"no tool named {name!r} is registered", code="unknown_tool")
     inputs = ctx.resolve(ctx.node.inputs)
     with progress_reporting(lambda data: ctx.emit("node.progress", {"data": to_jsonable(data)})):
-        return to_jsonable(await tool.ainvoke(inputs))
+        return to_jsonable(await invoke_tool(tool, inputs))
