@@ -7,10 +7,10 @@ import contextlib
 import contextvars
 import importlib
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from langchain_core.runnables import ensure_config
@@ -114,6 +114,9 @@ def direct_call(item: BaseTool) -> ToolCall | None:
     injected or aliased arguments, a `config`/`run_manager`/`callbacks` parameter, error
     handlers, an artifact.
 
+    One difference stays: inside the tool, `get_config()` gives the node's config, not a
+    child config of the tool's own run (which only callbacks would see).
+
     Why: `BaseTool.ainvoke` inspects the function's signature and type hints again on
     every call (about 0.15 ms outside a graph, 0.3 ms inside), about 10% of the server's
     CPU per run for a workflow of three tool calls. Calls still go through `ainvoke` while
@@ -143,11 +146,15 @@ def direct_call(item: BaseTool) -> ToolCall | None:
     defaulted = {name for name, f in fields.items() if not f.is_required()}
 
     async def call(inputs: dict[str, Any]) -> Any:
-        if not fields:
-            return await coroutine()
-        parsed = schema.model_validate(inputs)
-        kwargs = {k: getattr(parsed, k) for k in fields if k in inputs or k in defaulted}
-        return await coroutine(**kwargs)
+        kwargs: dict[str, Any] = {}
+        if fields:
+            parsed = schema.model_validate(inputs)
+            kwargs = {k: getattr(parsed, k) for k in fields if k in inputs or k in defaulted}
+        # In a task of its own with a copy of the context, as ainvoke runs it: context
+        # variables the tool sets stay inside the tool call.
+        context = contextvars.copy_context()
+        started = cast(Coroutine[Any, Any, Any], coroutine(**kwargs))
+        return await asyncio.create_task(started, context=context)
 
     return call
 

@@ -118,6 +118,11 @@ async def list_runs(
     return list((await session.scalars(query)).all()), total
 
 
+def _sqlite(session: AsyncSession) -> bool:
+    """SQLite, where triggers keep `run_counts` (migration 0002)."""
+    return session.bind is not None and session.bind.dialect.name == "sqlite"
+
+
 async def _count_runs(
     session: AsyncSession,
     project_id: str,
@@ -126,7 +131,7 @@ async def _count_runs(
     conditions: list[Any],
 ) -> int:
     """How many runs match; on SQLite from the trigger-kept `run_counts` (a few rows)."""
-    if session.bind is None or session.bind.dialect.name != "sqlite":
+    if not _sqlite(session):
         return int(
             await session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
         )
@@ -199,8 +204,12 @@ async def due_retries(session: AsyncSession, now: datetime | None = None) -> lis
 
 async def count_runs_by_status(session: AsyncSession) -> dict[str, int]:
     """How many runs are in each status, across projects (for /metrics)."""
-    rows = await session.execute(select(Run.status, func.count()).group_by(Run.status))
-    return {status: int(count) for status, count in rows.all()}
+    if _sqlite(session):  # the trigger-kept counters: a few rows, not every run
+        query = select(RunCount.status, func.sum(RunCount.n)).group_by(RunCount.status)
+    else:
+        query = select(Run.status, func.count()).group_by(Run.status)
+    rows = await session.execute(query)
+    return {status: int(count) for status, count in rows.all() if count}
 
 
 async def init_node_states(session: AsyncSession, run_id: str, node_ids: Sequence[str]) -> None:

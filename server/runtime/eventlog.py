@@ -213,7 +213,9 @@ class EventLog:
 
 async def _set_run_fields(session: AsyncSession, items: list[_Pending]) -> None:
     """The run columns that came with a batch's events: the last value per run wins, and
-    runs that set the same columns share one executemany UPDATE."""
+    runs that set the same columns share one executemany UPDATE. They are set after the
+    batch's guards; a run's pass waits for its events before it changes the run's status,
+    so no earlier field of a run can land in the batch of its status change."""
     latest: dict[str, dict[str, Any]] = {}
     for item in items:
         if item.run_fields:

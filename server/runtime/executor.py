@@ -142,9 +142,13 @@ class Executor:
             return True
 
         self.events.new_run(run.run_id)
-        await self.events.append_if(insert, run.run_id, "run.status", {"status": status.value})
+        stored = self.events.post(run.run_id, "run.status", {"status": status.value}, insert)
+        # Launched before the insert is stored, and waiting for it: a cancel or pause that
+        # comes as soon as the run exists finds its task to stop.
         queued = status == RunStatus.QUEUED
-        self._launch(run.run_id, fresh=True, queued=queued, created=None if queued else run)
+        created = None if queued else run
+        self._launch(run.run_id, fresh=True, queued=queued, created=created, stored=stored)
+        await asyncio.shield(stored)
         return status
 
     def _launch(
@@ -155,11 +159,13 @@ class Executor:
         fresh: bool = False,
         queued: bool = True,
         created: Run | None = None,
+        stored: asyncio.Future[Any] | None = None,
     ) -> None:
         """Run it in its own task; `fresh`: it never started (no checkpoint yet); `queued`:
         it may be QUEUED, to become RUNNING once it has a slot; `created`: its row, when
-        this process just created it RUNNING."""
-        coro = self._run(run_id, checkpoint_id, fresh, queued, created)
+        this process just created it RUNNING; `stored`: the write that stores it, to wait
+        for first."""
+        coro = self._run(run_id, checkpoint_id, fresh, queued, created, stored)
         task = asyncio.create_task(coro, name=f"run-{run_id}")
         self.active[run_id] = task
 
@@ -183,7 +189,13 @@ class Executor:
         fresh: bool,
         queued: bool,
         created: Run | None = None,
+        stored: asyncio.Future[Any] | None = None,
     ) -> None:
+        if stored is not None:
+            try:
+                await asyncio.shield(stored)
+            except Exception:
+                return  # not stored: the create request reports the error
         try:
             async with self._slot(run_id, queued):
                 await self.passes.run(run_id, checkpoint_id, fresh=fresh, created=created)

@@ -119,7 +119,8 @@ class RunPasses:
     def _created(self, run: Run) -> tuple[Run, CompiledWorkflow, dict[str, str]] | None:
         """A run created RUNNING by this process a moment ago: its graph was just compiled
         (the create request checked the input against it), and none of its nodes ended.
-        A cancel or pause since then stops its task, so its status needs no re-reading."""
+        Its task existed before the run was stored, so a cancel or pause since then stops
+        the task: its status needs no re-reading."""
         workflow = self.cache.cached((run.project_id, run.workflow_id, run.workflow_version))
         return None if workflow is None else (run, workflow, {})
 

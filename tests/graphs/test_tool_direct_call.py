@@ -3,6 +3,7 @@ coroutines; it must give what `ainvoke` gives, and leave every other tool to `ai
 
 from __future__ import annotations
 
+import contextvars
 from typing import Annotated, Any
 
 import pytest
@@ -110,3 +111,19 @@ async def test_configured_callbacks_still_see_the_tool_run() -> None:
 
     result = await RunnableLambda(call).ainvoke(None, {"callbacks": [Recorder()]})
     assert result == 1 and seen == ["echo"]
+
+
+_leak: contextvars.ContextVar[str] = contextvars.ContextVar("leak", default="unset")
+
+
+@tool
+async def sets_a_variable(value: str) -> str:
+    """Sets a context variable, as some libraries do inside a call."""
+    _leak.set(value)
+    return value
+
+
+async def test_context_variables_set_by_a_tool_stay_inside_the_call() -> None:
+    assert direct_call(sets_a_variable) is not None
+    assert await invoke_tool(sets_a_variable, {"value": "inside"}) == "inside"
+    assert _leak.get() == "unset"
