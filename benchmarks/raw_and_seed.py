@@ -17,7 +17,7 @@ import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 
-from checkpoints import DURABILITY, SQLITE_PRAGMAS, open_checkpointer
+from checkpoints import DURABILITY, open_checkpointer, sqlite_saver
 
 
 class Raw3(TypedDict, total=False):
@@ -46,11 +46,7 @@ async def stock_saver(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
     """LangGraph's AsyncSqliteSaver on a stock aiosqlite connection (its worker thread),
     with the same PRAGMAs: what a hand-written LangGraph program gets out of the box."""
     async with aiosqlite.connect(path) as conn:
-        for pragma in SQLITE_PRAGMAS:
-            await conn.execute(pragma)
-        saver = AsyncSqliteSaver(conn)
-        await saver.setup()
-        yield saver
+        yield await sqlite_saver(conn)
 
 
 async def raw_throughput(folder: Path, total: int, concurrency: int, stock: bool = False) -> float:

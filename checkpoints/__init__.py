@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Durability
@@ -54,11 +55,16 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     # SQLite calls run on the event loop's thread: see checkpoints/inline_sqlite.py.
     async with inline_sqlite.connect(path) as conn:
-        for pragma in SQLITE_PRAGMAS:
-            await conn.execute(pragma)
-        saver = AsyncSqliteSaver(conn)
-        await saver.setup()
-        yield saver
+        yield await sqlite_saver(conn)
+
+
+async def sqlite_saver(conn: aiosqlite.Connection) -> AsyncSqliteSaver:
+    """An AsyncSqliteSaver on `conn`, with the PRAGMAs above and its tables set up."""
+    for pragma in SQLITE_PRAGMAS:
+        await conn.execute(pragma)
+    saver = AsyncSqliteSaver(conn)
+    await saver.setup()
+    return saver
 
 
 @asynccontextmanager

@@ -57,23 +57,9 @@ async def insert_run(session: AsyncSession, run: Run, node_ids: Sequence[str]) -
         await session.execute(_NODES.insert(), [{**row, "node_id": n} for n in node_ids])
 
 
-async def create_run(
-    session: AsyncSession,
-    *,
-    project_id: str,
-    workflow_id: str,
-    workflow_version: int,
-    input: dict[str, Any] | None = None,
-    status: RunStatus = RunStatus.PENDING,
-) -> Run:
-    """A new run pinned to one workflow version, added to the session."""
-    run = new_run(
-        project_id=project_id,
-        workflow_id=workflow_id,
-        workflow_version=workflow_version,
-        input=input,
-        status=status,
-    )
+async def create_run(session: AsyncSession, **fields: Any) -> Run:
+    """`new_run(**fields)`, added to the session and flushed."""
+    run = new_run(**fields)
     session.add(run)
     await session.flush()
     return run
@@ -135,9 +121,7 @@ async def _count_runs(
         return int(
             await session.scalar(select(func.count()).select_from(Run).where(*conditions)) or 0
         )
-    query = select(func.coalesce(func.sum(RunCount.n), 0)).where(
-        RunCount.project_id == project_id
-    )
+    query = select(func.coalesce(func.sum(RunCount.n), 0)).where(RunCount.project_id == project_id)
     if workflow_id is not None:
         query = query.where(RunCount.workflow_id == workflow_id)
     if status is not None:
