@@ -85,6 +85,6 @@ class InlineConnection(aiosqlite.Connection):
         return None
 
 
-def connect(database: str, **kwargs: Any) -> InlineConnection:
+def connect(database: str, *args: Any, **kwargs: Any) -> InlineConnection:
     """Like `aiosqlite.connect`, for an `InlineConnection` (it connects when awaited)."""
-    return InlineConnection(partial(sqlite3.connect, database, **kwargs))
+    return InlineConnection(partial(sqlite3.connect, database, *args, **kwargs))

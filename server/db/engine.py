@@ -46,13 +46,14 @@ def create_engine(database_url: str) -> AsyncEngine:
         # for another one (routes commit before calling the executor).
         # Its SQLite calls run on the event loop's thread, not in aiosqlite's worker thread
         # (checkpoints/inline_sqlite.py): the hand-off cost more CPU than the SQL.
-        database = url.database or ":memory:"
+        # The URL's options (timeout, uri, mode ...) as SQLAlchemy's dialect reads them.
+        args, options = url.get_dialect()().create_connect_args(url)
         engine = create_async_engine(
             url,
             pool_size=1,
             max_overflow=0,
             pool_timeout=30,
-            async_creator=lambda: inline_sqlite.connect(database),
+            async_creator=lambda: inline_sqlite.connect(*args, **options),
         )
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine

@@ -174,3 +174,16 @@ async def test_upgrading_an_existing_database_counts_its_runs(tmp_path: Path) ->
         rows = conn.execute(text("SELECT status, n FROM run_counts ORDER BY status")).all()
         assert [tuple(r) for r in rows] == [("COMPLETED", 0), ("FAILED", 2)]
     sync.dispose()
+
+
+async def test_sqlite_url_options_reach_the_connection(tmp_path: Path) -> None:
+    """Options in a SQLite URL (here a read-only URI) apply to the server's connection."""
+    await asyncio.to_thread(upgrade_database, f"sqlite+aiosqlite:///{tmp_path / 'ro.db'}")
+    db = Database.open(f"sqlite+aiosqlite:///file:{tmp_path / 'ro.db'}?mode=ro&uri=true")
+    try:
+        async with db.engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM projects"))).scalar() == 0
+            with pytest.raises(Exception, match="readonly"):
+                await conn.execute(text("INSERT INTO run_counts VALUES ('p', 'w', 'X', 1)"))
+    finally:
+        await db.dispose()
