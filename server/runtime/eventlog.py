@@ -150,17 +150,34 @@ class EventLog:
             try:
                 events = await self._store_with_retry(batch)
             except Exception as exc:  # keep the writer alive; senders see the error
-                logger.exception("storing %d events failed", len(batch))
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_exception(exc)
+                if len(batch) > 1:  # one bad item must not sink the others: one by one
+                    for item in batch:
+                        await self._store_alone(item)
+                    continue
+                logger.exception("storing an event failed")
+                if not batch[0].done.done():
+                    batch[0].done.set_exception(exc)
                 continue
             for item, event in zip(batch, events, strict=True):
-                if event is not None:
-                    for sub in list(self._subscribers.get(item.run_id, ())):
-                        sub.offer(event)
-                if not item.done.done():
-                    item.done.set_result(event)
+                self._deliver(item, event)
+
+    async def _store_alone(self, item: _Pending) -> None:
+        try:
+            [event] = await self._store_with_retry([item])
+        except Exception as exc:
+            logger.exception("storing a %s event of run %s failed", item.type, item.run_id)
+            if not item.done.done():
+                item.done.set_exception(exc)
+            return
+        self._deliver(item, event)
+
+    def _deliver(self, item: _Pending, event: dict[str, Any] | None) -> None:
+        """Wake the sender and the run's live subscribers (None: the guard said no)."""
+        if event is not None:
+            for sub in list(self._subscribers.get(item.run_id, ())):
+                sub.offer(event)
+        if not item.done.done():
+            item.done.set_result(event)
 
     async def _store_with_retry(self, batch: list[_Pending]) -> list[dict[str, Any] | None]:
         try:
