@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from drills_kit import Event, MakeServer, new_tag, tool_node, wait_until
+from drills_kit import DrillServer, Event, MakeServer, new_tag, tool_node, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +51,11 @@ def assert_contiguous(run_id: str, events: list[Event]) -> None:
     assert [e.event for e in events] == [e.type for e in events]
 
 
+def node_status(server: DrillServer, run_id: str, node_id: str) -> str:
+    body = server.http.get(server.runs(f"/{run_id}/status")).json()
+    return str(next(n["status"] for n in body["node_states"] if n["node_id"] == node_id))
+
+
 def test_kill_9_with_twenty_runs_in_flight(make_server: MakeServer) -> None:
     server = make_server()
     server.start()
@@ -67,6 +72,14 @@ def test_kill_9_with_twenty_runs_in_flight(make_server: MakeServer) -> None:
         lambda: all((t, "b-start") in server.effects(t) for t in tags["block"]),
         30,
         lambda: f"not all blocked: {server.effects()}",
+    )
+    # The kill must not land between a node's side effect and the save of its result: that
+    # node would rightly run again. So `s`, beside the blocked `b`, must be stored as done
+    # (its node state follows the checkpoint write of its result) before going on.
+    wait_until(
+        lambda: all(node_status(server, runs[t], "s") == "COMPLETED" for t in tags["block"]),
+        30,
+        lambda: f"s not done everywhere: {server.effects()}",
     )
     for tag in tags["sleep"]:
         runs[tag] = str(server.start_run("crash-sleep", {"tag": tag})["run_id"])
