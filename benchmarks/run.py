@@ -3,8 +3,9 @@
     python -m benchmarks.run            # full sizes (a few minutes)
     python -m benchmarks.run --quick    # tiny sizes: checks the benchmark still works
 
-Every figure comes from this machine in this run; ratios compare with raw LangGraph on the
-same kind of SQLite checkpointer, measured here too.
+Every figure comes from this machine in this run; ratios compare with raw LangGraph running
+the same graph in-process, measured here too, twice: on Graphyard's own SQLite connection
+(the server's saver) and on LangGraph's stock AsyncSqliteSaver over aiosqlite.
 """
 
 from __future__ import annotations
