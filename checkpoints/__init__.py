@@ -24,7 +24,7 @@ DURABILITY: Durability = "sync"
 #   does); only a power cut or OS crash may lose the last commits. It avoids one fsync per
 #   commit, which is what limits checkpoint throughput (about 1.5x more runs/s).
 # - busy_timeout: a second connection (the CLI, a second server) waits instead of failing.
-SQLITE_PRAGMAS = (
+_SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=10000",
@@ -60,7 +60,7 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
 
 async def sqlite_saver(conn: aiosqlite.Connection) -> AsyncSqliteSaver:
     """An AsyncSqliteSaver on `conn`, with the PRAGMAs above and its tables set up."""
-    for pragma in SQLITE_PRAGMAS:
+    for pragma in _SQLITE_PRAGMAS:
         await conn.execute(pragma)
     saver = AsyncSqliteSaver(conn)
     await saver.setup()

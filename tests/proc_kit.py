@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -210,3 +211,12 @@ class ServerProcess:
     def http(self) -> httpx.Client:
         assert self.client is not None, "server is not running"
         return self.client
+
+
+SERVERS_USED = pytest.StashKey[list["ServerProcess"]]()
+
+
+def used_by(request: pytest.FixtureRequest, instance: ServerProcess) -> None:
+    """Note that the test uses `instance`: on a failure its log tail joins the report
+    (the hook is in tests/conftest.py)."""
+    request.node.stash.setdefault(SERVERS_USED, []).append(instance)

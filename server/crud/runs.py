@@ -57,14 +57,6 @@ async def insert_run(session: AsyncSession, run: Run, node_ids: Sequence[str]) -
         await session.execute(_NODES.insert(), [{**row, "node_id": n} for n in node_ids])
 
 
-async def create_run(session: AsyncSession, **fields: Any) -> Run:
-    """`new_run(**fields)`, added to the session and flushed."""
-    run = new_run(**fields)
-    session.add(run)
-    await session.flush()
-    return run
-
-
 async def get_run(session: AsyncSession, project_id: str, run_id: str) -> Run:
     """A run of this project; NotFound otherwise (also for another project's run)."""
     run = await session.get(Run, run_id)

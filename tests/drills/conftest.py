@@ -4,24 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from drills_kit import DrillServer, MakeServer
-
-SERVERS = pytest.StashKey[list[DrillServer]]()
-LOG_TAIL_LINES = 60
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """On a failure, show the end of the log of every server the test used."""
-    report = yield
-    if report.failed:
-        for instance in item.stash.get(SERVERS, []):
-            tail = "\n".join(instance.log().splitlines()[-LOG_TAIL_LINES:])
-            report.sections.append((f"server log ({instance.root})", tail))
-    return report
+from proc_kit import used_by
 
 
 @pytest.fixture
@@ -32,7 +18,7 @@ def make_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Make
     def make(name: str = "srv", **env: str) -> DrillServer:
         instance = DrillServer(tmp_path / name, env)
         made.append(instance)
-        request.node.stash.setdefault(SERVERS, []).append(instance)
+        used_by(request, instance)
         return instance
 
     yield make
@@ -51,5 +37,5 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DrillSer
 
 @pytest.fixture
 def server(shared_server: DrillServer, request: pytest.FixtureRequest) -> DrillServer:
-    request.node.stash.setdefault(SERVERS, []).append(shared_server)
+    used_by(request, shared_server)
     return shared_server

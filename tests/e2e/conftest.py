@@ -9,34 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from e2e_kit import MakeServer, Server, new_tag, shutdown
-
-SERVERS = pytest.StashKey[list[Server]]()
-LOG_TAIL_LINES = 60
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """On a failure, show the end of the log of every server the test used."""
-    report = yield
-    if report.failed:
-        for instance in item.stash.get(SERVERS, []):
-            tail = "\n".join(instance.log().splitlines()[-LOG_TAIL_LINES:])
-            report.sections.append((f"server log ({instance.root})", tail))
-    return report
-
-
-def _used_by(request: pytest.FixtureRequest, instance: Server) -> None:
-    request.node.stash.setdefault(SERVERS, []).append(instance)
+from proc_kit import used_by
 
 
 @pytest.fixture(autouse=True)
 def _note_shared_server(request: pytest.FixtureRequest) -> None:
     if "server" in request.fixturenames:
-        _used_by(request, request.getfixturevalue("server"))
+        used_by(request, request.getfixturevalue("server"))
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +38,7 @@ def make_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Make
     def make(name: str = "srv", **env: str) -> Server:
         instance = Server(tmp_path / name, env)
         made.append(instance)
-        _used_by(request, instance)
+        used_by(request, instance)
         return instance
 
     yield make

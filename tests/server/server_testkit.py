@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.crud.runs import new_run
+from server.db.models import Run
 
 Headers = dict[str, str]
 
@@ -62,3 +66,11 @@ async def create_workflow(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def create_run(session: AsyncSession, **fields: Any) -> Run:
+    """A run stored straight through the session (`new_run(**fields)`), for CRUD tests."""
+    run = new_run(**fields)
+    session.add(run)
+    await session.flush()
+    return run

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
-from server_testkit import ProjectKeys, create_workflow
+from server_testkit import ProjectKeys, create_run, create_workflow
 
-from server.crud.runs import create_run
 from server.metrics import Gauge
 
 

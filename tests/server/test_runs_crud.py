@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from server_testkit import ProjectKeys, create_workflow
+from server_testkit import ProjectKeys, create_run, create_workflow
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.crud import events, gates, runs
@@ -34,7 +34,7 @@ async def _new_run(
     version: int = 1,
 ) -> str:
     async with sessions() as session:
-        run = await runs.create_run(
+        run = await create_run(
             session,
             project_id="acme",
             workflow_id="flow",

@@ -9,9 +9,9 @@ import httpx
 import pytest
 import yaml
 from fastapi import FastAPI
-from server_testkit import ProjectKeys, create_workflow, simple_definition
+from server_testkit import ProjectKeys, create_run, create_workflow, simple_definition
 
-from server.crud.runs import create_run, load_run
+from server.crud.runs import load_run
 from server.crud.workflows import get_workflow
 
 YAML_FLOW = """
